@@ -1,0 +1,150 @@
+/*
+ * gguf: the GGUF model file format (versions 2 and 3), read and write.
+ *
+ * Reading maps the file and validates every count, offset and size against
+ * the file before any of it is used: a truncated or corrupted file gives a
+ * clear error naming what is wrong, never a crash or an allocation larger
+ * than the file justifies. All pointers handed out by the reader point into
+ * the mapping (or into the reader's own tables) and stay valid until
+ * aios_gguf_close. Multi-byte values are little-endian in the file; the
+ * reader only supports little-endian hosts.
+ */
+#ifndef AIOS_GGUF_H
+#define AIOS_GGUF_H
+
+#include "base/base.h"
+
+/* Metadata value types, numbered as in the file. */
+enum aios_gguf_vtype {
+    AIOS_GGUF_UINT8 = 0,
+    AIOS_GGUF_INT8 = 1,
+    AIOS_GGUF_UINT16 = 2,
+    AIOS_GGUF_INT16 = 3,
+    AIOS_GGUF_UINT32 = 4,
+    AIOS_GGUF_INT32 = 5,
+    AIOS_GGUF_FLOAT32 = 6,
+    AIOS_GGUF_BOOL = 7,
+    AIOS_GGUF_STRING = 8,
+    AIOS_GGUF_ARRAY = 9,
+    AIOS_GGUF_UINT64 = 10,
+    AIOS_GGUF_INT64 = 11,
+    AIOS_GGUF_FLOAT64 = 12,
+};
+const char *aios_gguf_vtype_name(enum aios_gguf_vtype t);
+
+/* ggml tensor type ids as stored in tensor infos (the numbering ggml uses). */
+enum aios_ggml_type {
+    AIOS_GGML_F32 = 0,
+    AIOS_GGML_F16 = 1,
+    AIOS_GGML_Q4_0 = 2,
+    AIOS_GGML_Q4_1 = 3,
+    AIOS_GGML_Q5_0 = 6,
+    AIOS_GGML_Q5_1 = 7,
+    AIOS_GGML_Q8_0 = 8,
+    AIOS_GGML_Q8_1 = 9,
+    AIOS_GGML_Q2_K = 10,
+    AIOS_GGML_Q3_K = 11,
+    AIOS_GGML_Q4_K = 12,
+    AIOS_GGML_Q5_K = 13,
+    AIOS_GGML_Q6_K = 14,
+    AIOS_GGML_Q8_K = 15,
+    AIOS_GGML_I8 = 24,
+    AIOS_GGML_I16 = 25,
+    AIOS_GGML_I32 = 26,
+    AIOS_GGML_I64 = 27,
+    AIOS_GGML_F64 = 28,
+    AIOS_GGML_BF16 = 30,
+    AIOS_GGML_TYPE_COUNT = 40, /* bound for tables indexed by type id */
+};
+
+/* Block geometry of a ggml type id, as the file format needs it to size
+ * tensors. false for ids this build does not know. */
+bool aios_ggml_type_geometry(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes);
+/* "Q4_K"; "unknown" for ids not known. */
+const char *aios_ggml_type_name(uint32_t type);
+/* Id from a name ("q4_k" or "Q4_K"); -1 if unknown. */
+int aios_ggml_type_from_name(const char *name);
+
+/* A string in the file: not NUL-terminated. */
+struct aios_gguf_str {
+    const char *data;
+    uint64_t len;
+};
+
+/* A metadata value. For arrays, elem_type says what the n elements are; the
+ * elements of fixed-size types lie packed at `data` (little-endian, possibly
+ * unaligned: read them with memcpy or the aios_gguf_arr_* helpers); string
+ * elements are in strs[]; nested arrays are in arrs[]. */
+struct aios_gguf_value {
+    enum aios_gguf_vtype type;
+    union {
+        uint64_t u64; /* every unsigned integer type, and bool */
+        int64_t i64;  /* every signed integer type */
+        double f64;   /* FLOAT32 and FLOAT64 */
+        struct aios_gguf_str str;
+        struct {
+            enum aios_gguf_vtype elem_type;
+            uint64_t n;
+            const void *data;
+            const struct aios_gguf_str *strs;
+            const struct aios_gguf_value *arrs;
+        } arr;
+    } v;
+};
+
+struct aios_gguf_tensor {
+    const char *name; /* NUL-terminated copy */
+    uint32_t n_dims;
+    int64_t ne[4];    /* ne[0] is the innermost (row length); unused dims are 1 */
+    uint32_t type;    /* enum aios_ggml_type */
+    uint64_t offset;  /* from the start of the data section */
+    uint64_t size;    /* bytes */
+    const void *data; /* into the mapping */
+};
+
+typedef struct aios_gguf aios_gguf;
+
+/* Opens and validates a file. *out must be closed with aios_gguf_close. */
+int aios_gguf_open(const char *path, aios_gguf **out, struct aios_err *err);
+/* Same on a caller-owned buffer that must outlive the handle (fuzzing, tests). */
+int aios_gguf_open_mem(const void *data, size_t size, aios_gguf **out, struct aios_err *err);
+void aios_gguf_close(aios_gguf *g);
+
+uint32_t aios_gguf_version(const aios_gguf *g);
+uint64_t aios_gguf_alignment(const aios_gguf *g);
+uint64_t aios_gguf_file_size(const aios_gguf *g);
+uint64_t aios_gguf_data_offset(const aios_gguf *g); /* start of the tensor data section */
+
+/* Metadata. Keys are NUL-terminated copies. */
+int64_t aios_gguf_n_kv(const aios_gguf *g);
+const char *aios_gguf_kv_key(const aios_gguf *g, int64_t i);
+const struct aios_gguf_value *aios_gguf_kv_value(const aios_gguf *g, int64_t i);
+/* -1 if absent. */
+int64_t aios_gguf_find_kv(const aios_gguf *g, const char *key);
+const struct aios_gguf_value *aios_gguf_get(const aios_gguf *g, const char *key);
+
+/* Typed getters. AIOS_ENOTFOUND when the key is absent (err untouched, so
+ * callers can fall back to defaults), AIOS_EFORMAT when the value has a type
+ * that cannot represent the request (any integer type converts to another if
+ * the value fits; integers convert to float; nothing converts to string). */
+int aios_gguf_get_u32(const aios_gguf *g, const char *key, uint32_t *out, struct aios_err *err);
+int aios_gguf_get_i64(const aios_gguf *g, const char *key, int64_t *out, struct aios_err *err);
+int aios_gguf_get_f32(const aios_gguf *g, const char *key, float *out, struct aios_err *err);
+int aios_gguf_get_bool(const aios_gguf *g, const char *key, bool *out, struct aios_err *err);
+/* NUL-terminated copy in *out (aios_free). */
+int aios_gguf_get_str(const aios_gguf *g, const char *key, char **out, struct aios_err *err);
+/* Array of the given element type (AIOS_EFORMAT for another). */
+int aios_gguf_get_arr(const aios_gguf *g, const char *key, enum aios_gguf_vtype elem_type,
+                      const struct aios_gguf_value **out, struct aios_err *err);
+/* Element i of a fixed-size numeric array, converted. */
+int64_t aios_gguf_arr_i64(const struct aios_gguf_value *arr, uint64_t i);
+double aios_gguf_arr_f64(const struct aios_gguf_value *arr, uint64_t i);
+
+/* Tensors. */
+int64_t aios_gguf_n_tensors(const aios_gguf *g);
+const struct aios_gguf_tensor *aios_gguf_tensor(const aios_gguf *g, int64_t i);
+const struct aios_gguf_tensor *aios_gguf_find_tensor(const aios_gguf *g, const char *name);
+
+/* Writer API: see the second half of this header (added with the writer). */
+
+#endif
