@@ -14,6 +14,7 @@
 
 /* Sampling and streaming text helpers (sample.c). */
 #include "llm/llm_sample.h"
+#include "llm/llm_model.h"
 
 /* ======================================================================== */
 /* Tokenizers (tokenizer.c, tok_spm.c, tok_bpe.c, tok_wpm.c, tok_pre.c)      */
