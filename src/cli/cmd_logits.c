@@ -20,26 +20,26 @@ int aios_cli_parse_ids(const char *s, int32_t **out, int *n, int max, struct aio
         char num[24];
         size_t len = strcspn(p, ", \t\n");
         if (len >= sizeof num) {
-            aios_free(*out);
-            return aios_err_set(err, AIOS_EINVAL, "token id '%.*s...' is too long", 16, p);
+            aios_err_set(err, AIOS_EINVAL, "token id '%.*s...' is too long", 16, p);
+            goto fail;
         }
         memcpy(num, p, len);
         num[len] = 0;
         int64_t v;
         if (aios_parse_i64(num, &v) || v < 0 || v > INT32_MAX) {
-            aios_free(*out);
-            return aios_err_set(err, AIOS_EINVAL, "'%s' is not a token id", num);
+            aios_err_set(err, AIOS_EINVAL, "'%s' is not a token id", num);
+            goto fail;
         }
         if (*n >= max) {
-            aios_free(*out);
-            return aios_err_set(err, AIOS_ELIMIT, "more than %d token ids", max);
+            aios_err_set(err, AIOS_ELIMIT, "more than %d token ids", max);
+            goto fail;
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             int32_t *q = aios_realloc(*out, sizeof *q * (size_t)cap);
             if (!q) {
-                aios_free(*out);
-                return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+                aios_err_set(err, AIOS_ENOMEM, "out of memory");
+                goto fail;
             }
             *out = q;
         }
@@ -49,6 +49,11 @@ int aios_cli_parse_ids(const char *s, int32_t **out, int *n, int max, struct aio
     if (*n == 0)
         return aios_err_set(err, AIOS_EINVAL, "no token ids given");
     return AIOS_OK;
+fail:
+    aios_free(*out);
+    *out = NULL;
+    *n = 0;
+    return err ? err->code : AIOS_EINVAL;
 }
 
 int aios_cmd_logits(struct aios_cli *cli, int argc, char **argv)
