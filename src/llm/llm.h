@@ -131,4 +131,12 @@ int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, u
 
 /* ==== end of tokenizers ==== */
 
+/* Embeds n texts with an encoder model (bert): out gets n rows of n_embd
+ * floats, pooled and normalised as the model says; *n_tokens (may be NULL)
+ * the tokens read. The context must have been created for this model; its
+ * sequences are reused. A text longer than the context is AIOS_ELIMIT. */
+int aios_llm_embed(const aios_model *m, const aios_llm_vocab *v, aios_ctx *ctx,
+                   const char *const *texts, int n, float *out, int64_t *n_tokens,
+                   struct aios_err *err);
+
 #endif
