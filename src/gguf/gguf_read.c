@@ -405,13 +405,12 @@ static int read_tensor_infos(struct aios_gguf *g, struct rd *r)
                                 "%s: row length %" PRId64
                                 " is not a multiple of the %s block size %" PRIu32,
                                 what, t->ne[0], aios_ggml_type_name(t->type), be);
-        uint64_t nrows = 1, size;
-        bool ovf = false;
+        uint64_t nrows = 1, size, nel, row_bytes;
+        bool ovf = aios_ggml_type_row_bytes(t->type, t->ne[0], &row_bytes) != AIOS_OK;
         for (int d = 1; d < GGUF_MAX_DIMS; d++)
             ovf |= __builtin_mul_overflow(nrows, (uint64_t)t->ne[d], &nrows);
-        uint64_t nel;
         ovf |= __builtin_mul_overflow(nrows, (uint64_t)t->ne[0], &nel) || nel > (uint64_t)INT64_MAX;
-        ovf |= __builtin_mul_overflow((uint64_t)t->ne[0] / be * bb, nrows, &size);
+        ovf |= __builtin_mul_overflow(row_bytes, nrows, &size);
         if (ovf)
             return aios_err_set(r->err, AIOS_EFORMAT,
                                 "%s: shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
