@@ -48,12 +48,24 @@ enum aios_ggml_type {
     AIOS_GGML_Q5_K = 13,
     AIOS_GGML_Q6_K = 14,
     AIOS_GGML_Q8_K = 15,
+    AIOS_GGML_IQ2_XXS = 16,
+    AIOS_GGML_IQ2_XS = 17,
+    AIOS_GGML_IQ3_XXS = 18,
+    AIOS_GGML_IQ1_S = 19,
+    AIOS_GGML_IQ4_NL = 20,
+    AIOS_GGML_IQ3_S = 21,
+    AIOS_GGML_IQ2_S = 22,
+    AIOS_GGML_IQ4_XS = 23,
     AIOS_GGML_I8 = 24,
     AIOS_GGML_I16 = 25,
     AIOS_GGML_I32 = 26,
     AIOS_GGML_I64 = 27,
     AIOS_GGML_F64 = 28,
+    AIOS_GGML_IQ1_M = 29,
     AIOS_GGML_BF16 = 30,
+    AIOS_GGML_TQ1_0 = 34,
+    AIOS_GGML_TQ2_0 = 35,
+    AIOS_GGML_MXFP4 = 39,
     AIOS_GGML_TYPE_COUNT = 40, /* bound for tables indexed by type id */
 };
 
@@ -64,6 +76,9 @@ bool aios_ggml_type_geometry(uint32_t type, uint32_t *block_elems, uint32_t *blo
 const char *aios_ggml_type_name(uint32_t type);
 /* Id from a name ("q4_k" or "Q4_K"); -1 if unknown. */
 int aios_ggml_type_from_name(const char *name);
+/* Bytes of a row of n elements of a type: AIOS_EINVAL for an unknown type,
+ * n < 0 or n not a multiple of the block size; AIOS_ERANGE on overflow. */
+int aios_ggml_type_row_bytes(uint32_t type, int64_t n, uint64_t *out);
 
 /* A string in the file: not NUL-terminated. */
 struct aios_gguf_str {
@@ -114,6 +129,8 @@ uint32_t aios_gguf_version(const aios_gguf *g);
 uint64_t aios_gguf_alignment(const aios_gguf *g);
 uint64_t aios_gguf_file_size(const aios_gguf *g);
 uint64_t aios_gguf_data_offset(const aios_gguf *g); /* start of the tensor data section */
+/* The whole file as mapped (aios_gguf_file_size bytes). */
+const void *aios_gguf_base(const aios_gguf *g);
 
 /* Metadata. Keys are NUL-terminated copies. */
 int64_t aios_gguf_n_kv(const aios_gguf *g);
