@@ -27,8 +27,8 @@ int aios_registry_name_check(const char *name, struct aios_err *err)
         return aios_err_set(err, AIOS_EINVAL, "model name is longer than %d characters",
                             AIOS_REGISTRY_NAME_MAX);
     if (!is_alpha(name[0]) && !is_digit(name[0]))
-        return aios_err_set(err, AIOS_EINVAL,
-                            "model name '%s' must start with a letter or a digit", name);
+        return aios_err_set(err, AIOS_EINVAL, "model name '%s' must start with a letter or a digit",
+                            name);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
         if (!is_alpha(c) && !is_digit(c) && c != '.' && c != '_' && c != '-')
@@ -60,8 +60,9 @@ int aios_registry_alias_check(const char *alias, struct aios_err *err)
                                 alias, i + 1);
     }
     if (strcmp(alias, "latest") == 0)
-        return aios_err_set(err, AIOS_EINVAL, "alias 'latest' is reserved (it always means the "
-                                              "latest version)");
+        return aios_err_set(err, AIOS_EINVAL,
+                            "alias 'latest' is reserved (it always means the "
+                            "latest version)");
     return AIOS_OK;
 }
 
@@ -90,8 +91,8 @@ int aios_registry_tag_parse(const char *kv, char **key, char **value, struct aio
                             (int)kn, kv, AIOS_REGISTRY_TAG_VALUE_MAX);
     for (size_t i = 0; i < vn; i++)
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-            return aios_err_set(err, AIOS_EINVAL,
-                                "tag '%.*s': the value holds a control character", (int)kn, kv);
+            return aios_err_set(err, AIOS_EINVAL, "tag '%.*s': the value holds a control character",
+                                (int)kn, kv);
     *key = aios_strndup(kv, kn);
     *value = aios_strdup(v);
     if (!*key || !*value) {
@@ -122,8 +123,10 @@ int aios_registry_ref_parse(const char *ref, struct aios_registry_ref *out, stru
         return AIOS_OK;
     const char *tail = at + 1;
     if (!*tail)
-        return aios_err_set(err, AIOS_EINVAL, "'%s': nothing after '@' (want NAME@VERSION or "
-                                              "NAME@ALIAS)", ref);
+        return aios_err_set(err, AIOS_EINVAL,
+                            "'%s': nothing after '@' (want NAME@VERSION or "
+                            "NAME@ALIAS)",
+                            ref);
     if (is_digit(tail[0])) {
         int64_t v;
         if (aios_parse_i64(tail, &v) != AIOS_OK || v < 1)
@@ -296,8 +299,8 @@ static int add_in_tx(aios_store *st, const struct aios_registry_add *req, int64_
         return rc;
     } else {
         if (req->kind && strcmp(req->kind, m.kind) != 0) {
-            rc = aios_err_set(err, AIOS_EINVAL, "model '%s' is registered as %s, not %s",
-                              req->name, m.kind, req->kind);
+            rc = aios_err_set(err, AIOS_EINVAL, "model '%s' is registered as %s, not %s", req->name,
+                              m.kind, req->kind);
             goto out;
         }
         int64_t have;

@@ -87,8 +87,8 @@ static int version_json(aios_store *st, const struct aios_store_model *m,
         put(o, "context_length", json_integer(v->context_length), &ok);
         put(o, "tokenizer", str_or_empty(v->tokenizer), &ok);
         json_t *meta = NULL;
-        if (v->metadata && aios_json_parse(v->metadata, strlen(v->metadata), 1 << 24, &meta,
-                                           NULL) != AIOS_OK)
+        if (v->metadata &&
+            aios_json_parse(v->metadata, strlen(v->metadata), 1 << 24, &meta, NULL) != AIOS_OK)
             meta = NULL; /* stored by us as JSON; unreadable only if the file was edited */
         put(o, "metadata", meta ? meta : json_object(), &ok);
         json_t *lin = json_null();

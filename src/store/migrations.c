@@ -17,13 +17,12 @@ static const struct store_migration *const modules[] = {
     NULL,
 };
 
-static const char create_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS store_migrations ("
-    " module TEXT NOT NULL,"
-    " version INTEGER NOT NULL,"
-    " name TEXT NOT NULL,"
-    " applied_ms INTEGER NOT NULL,"
-    " PRIMARY KEY (module, version))";
+static const char create_table_sql[] = "CREATE TABLE IF NOT EXISTS store_migrations ("
+                                       " module TEXT NOT NULL,"
+                                       " version INTEGER NOT NULL,"
+                                       " name TEXT NOT NULL,"
+                                       " applied_ms INTEGER NOT NULL,"
+                                       " PRIMARY KEY (module, version))";
 
 /* Highest version of a module that the binary knows, after checking that
  * the table numbers it 1, 2, ... (an invariant of the code). */
@@ -32,16 +31,15 @@ static int known_version(const struct store_migration *m, struct aios_err *err)
     int v = 0;
     for (; m->module; m++) {
         if (m->version != v + 1)
-            return aios_err_set(err, AIOS_EINTERNAL, "migration %s %d out of sequence",
-                                m->module, m->version);
+            return aios_err_set(err, AIOS_EINTERNAL, "migration %s %d out of sequence", m->module,
+                                m->version);
         v = m->version;
     }
     return v;
 }
 
 /* Applies what is missing for one module; the transaction is open. */
-static int migrate_module(aios_store *st, const struct store_migration *table,
-                          struct aios_err *err)
+static int migrate_module(aios_store *st, const struct store_migration *table, struct aios_err *err)
 {
     int known = known_version(table, err);
     if (known < 0)

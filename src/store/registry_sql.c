@@ -225,7 +225,8 @@ int aios_store_model_get(aios_store *st, const char *name, struct aios_store_mod
                          struct aios_err *err)
 {
     struct store_stmt s;
-    int rc = store_prepare(st, "SELECT " MODEL_COLS " FROM registry_models WHERE name = ?", &s, err);
+    int rc =
+        store_prepare(st, "SELECT " MODEL_COLS " FROM registry_models WHERE name = ?", &s, err);
     if (rc)
         return rc;
     rc = bind_all(&s, "t", name);
@@ -403,8 +404,8 @@ int aios_store_model_version_get(aios_store *st, int64_t model_id, int64_t versi
 {
     struct store_stmt s;
     int rc = store_prepare(
-        st, "SELECT " VERSION_COLS " FROM registry_versions WHERE model_id = ? AND version = ?",
-        &s, err);
+        st, "SELECT " VERSION_COLS " FROM registry_versions WHERE model_id = ? AND version = ?", &s,
+        err);
     if (rc)
         return rc;
     rc = bind_all(&s, "ii", model_id, version);
@@ -633,8 +634,8 @@ int aios_store_alias_delete(aios_store *st, int64_t model_id, const char *alias,
                             struct aios_err *err)
 {
     struct store_stmt s;
-    int rc = store_prepare(st, "DELETE FROM registry_aliases WHERE model_id = ? AND alias = ?", &s,
-                           err);
+    int rc =
+        store_prepare(st, "DELETE FROM registry_aliases WHERE model_id = ? AND alias = ?", &s, err);
     if (rc)
         return rc;
     rc = bind_all(&s, "it", model_id, alias);

@@ -94,7 +94,7 @@ static pthread_once_t mem_once = PTHREAD_ONCE_INIT;
 
 static void install_memory(void)
 {
-    static const sqlite3_mem_methods m = {sq_malloc, sq_free,   sq_realloc, sq_size,
+    static const sqlite3_mem_methods m = {sq_malloc,  sq_free, sq_realloc,  sq_size,
                                           sq_roundup, sq_init, sq_shutdown, NULL};
     /* Fails (harmlessly: SQLite keeps its own allocator) if something in the
      * process initialised SQLite first. */
@@ -262,7 +262,8 @@ static int sq_bind_i64(void *stmt, int idx, int64_t v)
 
 static int sq_bind_text(void *stmt, int idx, const char *s)
 {
-    int rc = s ? sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, idx);
+    int rc =
+        s ? sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, idx);
     if (rc == SQLITE_NOMEM)
         return AIOS_ENOMEM;
     return rc == SQLITE_OK ? AIOS_OK : AIOS_EINTERNAL;
@@ -373,7 +374,8 @@ static int sq_check(void *conn, struct aios_err *err)
         return fail(conn, rc, err, "foreign_key_check");
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        out = aios_err_set(err, AIOS_EFORMAT, "foreign key check: table %s row %lld references "
+        out = aios_err_set(err, AIOS_EFORMAT,
+                           "foreign key check: table %s row %lld references "
                            "a missing row in %s",
                            (const char *)sqlite3_column_text(s, 0),
                            (long long)sqlite3_column_int64(s, 1),
