@@ -75,15 +75,17 @@ static int migrate_module(aios_store *st, const struct store_migration *table, s
                            &s, err);
         if (rc)
             return rc;
-        if (!rc)
-            rc = store_bind_text(&s, 1, module);
+        rc = store_bind_text(&s, 1, module);
         if (!rc)
             rc = store_bind_i64(&s, 2, m->version);
         if (!rc)
             rc = store_bind_text(&s, 3, m->name);
         if (!rc)
             rc = store_bind_i64(&s, 4, aios_wall_ms());
-        if (!rc)
+        if (rc)
+            aios_err_set(err, rc, "recording migration %s %d: %s", module, m->version,
+                         aios_status_str(rc));
+        else
             rc = store_step(&s, err);
         store_finalize(&s);
         if (rc < 0)

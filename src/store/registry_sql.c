@@ -125,8 +125,9 @@ void aios_store_aliases_free(struct aios_store_alias *a, int n)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Binds texts/integers in order from a compact spec: 't' text, 'i' int64. */
-static int bind_all(struct store_stmt *s, const char *spec, ...)
+/* Binds texts/integers in order from a compact spec: 't' text, 'i' int64
+ * (the arguments must be int64_t). */
+static int bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...)
 {
     va_list ap;
     va_start(ap, spec);
@@ -138,6 +139,8 @@ static int bind_all(struct store_stmt *s, const char *spec, ...)
             rc = store_bind_i64(s, i + 1, va_arg(ap, int64_t));
     }
     va_end(ap);
+    if (rc)
+        aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
     return rc;
 }
 
@@ -229,7 +232,7 @@ int aios_store_model_get(aios_store *st, const char *name, struct aios_store_mod
         store_prepare(st, "SELECT " MODEL_COLS " FROM registry_models WHERE name = ?", &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "t", name);
+    rc = bind_all(&s, err, "t", name);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW)
@@ -249,7 +252,7 @@ int aios_store_model_insert(aios_store *st, struct aios_store_model *m, struct a
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "tttii", m->name, m->kind, m->description ? m->description : "",
+    rc = bind_all(&s, err, "tttii", m->name, m->kind, m->description ? m->description : "",
                   m->created_ms, m->updated_ms);
     if (!rc)
         rc = store_step(&s, err);
@@ -276,7 +279,7 @@ int aios_store_model_touch(aios_store *st, int64_t model_id, const char *descrip
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "iti", updated_ms, description, model_id);
+    rc = bind_all(&s, err, "iti", updated_ms, description, model_id);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -295,7 +298,7 @@ int aios_store_model_next_version(aios_store *st, int64_t model_id, int64_t *ver
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "i", model_id);
+    rc = bind_all(&s, err, "i", model_id);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -348,7 +351,7 @@ static int delete_by_id(aios_store *st, const char *sql, int64_t id, const char 
     int rc = store_prepare(st, sql, &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "i", id);
+    rc = bind_all(&s, err, "i", id);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -377,14 +380,13 @@ int aios_store_model_version_insert(aios_store *st, struct aios_store_model_vers
         &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "iittititittit", v->model_id, v->version, v->path, v->sha256, v->size_bytes,
-                  v->architecture, v->n_params, v->file_type, v->context_length, v->tokenizer,
-                  v->metadata ? v->metadata : "{}", v->created_ms, v->source_model);
-    if (!rc)
-        rc = v->source_model ? store_bind_i64(&s, 14, v->source_version)
-                             : st->be->bind_null(s.h, 14);
-    if (!rc)
-        rc = store_bind_text(&s, 15, v->lineage);
+    rc = bind_all(&s, err, "iittititittitit", v->model_id, v->version, v->path, v->sha256,
+                  v->size_bytes, v->architecture, v->n_params, v->file_type, v->context_length,
+                  v->tokenizer, v->metadata ? v->metadata : "{}", v->created_ms, v->source_model,
+                  v->source_version, v->lineage);
+    /* No source: the version number is NULL too, not 0. */
+    if (!rc && !v->source_model && st->be->bind_null(s.h, 14) != AIOS_OK)
+        rc = aios_err_set(err, AIOS_EINTERNAL, "binding query parameters");
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -408,7 +410,7 @@ int aios_store_model_version_get(aios_store *st, int64_t model_id, int64_t versi
         err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "ii", model_id, version);
+    rc = bind_all(&s, err, "ii", model_id, version);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW)
@@ -433,7 +435,7 @@ int aios_store_model_version_list(aios_store *st, int64_t model_id,
         return rc;
     struct aios_store_model_version *arr = NULL;
     int cnt = 0, cap = 0;
-    rc = bind_all(&s, "i", model_id);
+    rc = bind_all(&s, err, "i", model_id);
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
         if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing versions: %s", aios_status_str(rc));
@@ -472,7 +474,7 @@ int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const ch
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "it", model_id, sha256);
+    rc = bind_all(&s, err, "it", model_id, sha256);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -497,7 +499,7 @@ int aios_store_version_tag_set(aios_store *st, int64_t version_id, const char *k
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "itt", version_id, key, value);
+    rc = bind_all(&s, err, "itt", version_id, key, value);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -516,7 +518,7 @@ int aios_store_version_tag_list(aios_store *st, int64_t version_id, struct aios_
         return rc;
     struct aios_store_tag *arr = NULL;
     int cnt = 0, cap = 0;
-    rc = bind_all(&s, "i", version_id);
+    rc = bind_all(&s, err, "i", version_id);
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
         if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing tags: %s", aios_status_str(rc));
@@ -555,7 +557,7 @@ int aios_store_alias_set(aios_store *st, int64_t model_id, const char *alias, in
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "iti", model_id, alias, version_id);
+    rc = bind_all(&s, err, "iti", model_id, alias, version_id);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -575,7 +577,7 @@ int aios_store_alias_get(aios_store *st, int64_t model_id, const char *alias, in
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "it", model_id, alias);
+    rc = bind_all(&s, err, "it", model_id, alias);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -604,7 +606,7 @@ int aios_store_alias_list(aios_store *st, int64_t model_id, int64_t version_id,
         return rc;
     struct aios_store_alias *arr = NULL;
     int cnt = 0, cap = 0;
-    rc = bind_all(&s, "iii", model_id, version_id, version_id);
+    rc = bind_all(&s, err, "iii", model_id, version_id, version_id);
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
         if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing aliases: %s", aios_status_str(rc));
@@ -638,7 +640,7 @@ int aios_store_alias_delete(aios_store *st, int64_t model_id, const char *alias,
         store_prepare(st, "DELETE FROM registry_aliases WHERE model_id = ? AND alias = ?", &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, "it", model_id, alias);
+    rc = bind_all(&s, err, "it", model_id, alias);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);

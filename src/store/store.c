@@ -134,7 +134,9 @@ int aios_store_schema_version(aios_store *st, const char *module, int *out, stru
     if (rc)
         return rc;
     rc = store_bind_text(&s, 1, module);
-    if (!rc)
+    if (rc)
+        aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
+    else
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
         *out = (int)store_col_i64(&s, 0);
