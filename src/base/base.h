@@ -319,4 +319,10 @@ const char *aios_cfg_source_str(enum aios_cfg_source s);
 /* Where the file values came from (for `aios config show`), or NULL. */
 const char *aios_config_file_path(const aios_config *c);
 
+
+/* The data directory (setting data_dir) holds everything the platform
+ * stores. Creates it if needed and writes data_dir/rel into out. */
+int aios_data_path(const aios_config *c, const char *rel, char *out, size_t size,
+                   struct aios_err *err);
+
 #endif

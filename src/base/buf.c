@@ -1,6 +1,7 @@
 /* Bounded growable buffers, safe string and number helpers, whole-file I/O. */
 #include "base/base.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -121,9 +122,15 @@ size_t aios_strlcpy(char *dst, const char *src, size_t dstsize)
     return n;
 }
 
+/* strto* skip leading blanks; strict parsing does not. */
+static bool bad_start(const char *s)
+{
+    return !s || !*s || isspace((unsigned char)*s);
+}
+
 int aios_parse_i64(const char *s, int64_t *out)
 {
-    if (!s || !*s)
+    if (bad_start(s))
         return AIOS_EINVAL;
     char *end;
     errno = 0;
@@ -138,7 +145,7 @@ int aios_parse_i64(const char *s, int64_t *out)
 
 int aios_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-')
+    if (bad_start(s) || *s == '-')
         return AIOS_EINVAL;
     char *end;
     errno = 0;
@@ -153,7 +160,7 @@ int aios_parse_u64(const char *s, uint64_t *out)
 
 int aios_parse_double(const char *s, double *out)
 {
-    if (!s || !*s)
+    if (bad_start(s))
         return AIOS_EINVAL;
     char *end;
     errno = 0;

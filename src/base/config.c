@@ -248,3 +248,18 @@ const char *aios_config_file_path(const aios_config *c)
 {
     return c->file;
 }
+
+int aios_data_path(const aios_config *c, const char *rel, char *out, size_t size,
+                   struct aios_err *err)
+{
+    const char *dir = aios_config_str(c, "data_dir");
+    if (!dir || !*dir)
+        return aios_err_set(err, AIOS_EINVAL, "data_dir is empty");
+    int rc = aios_mkdir_p(dir, err);
+    if (rc)
+        return rc;
+    int n = snprintf(out, size, "%s%s%s", dir, rel && *rel ? "/" : "", rel ? rel : "");
+    if (n < 0 || (size_t)n >= size)
+        return aios_err_set(err, AIOS_EINVAL, "path under data_dir too long");
+    return AIOS_OK;
+}

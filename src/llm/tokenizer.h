@@ -1,0 +1,223 @@
+/*
+ * Private to the tokenizers of src/llm: the vocabulary structure, the hash
+ * tables over token texts and merge pairs, the pre-tokenizer and per-call
+ * scratch space. Nothing here is used outside tokenizer.c and tok_*.c.
+ *
+ * Invariants: a loaded vocab is never written again (tokenize runs on many
+ * threads with one vocab), every table is sized from the file's counts, and
+ * per-call work memory comes from struct tok_scratch, whose growth is bounded
+ * by the input size the caller was allowed to pass.
+ */
+#ifndef AIOS_LLM_TOKENIZER_H
+#define AIOS_LLM_TOKENIZER_H
+
+#include "llm/llm.h"
+
+/* ---- hash map: byte string -> token id ---------------------------------- */
+
+/* Keys are the strings base[off[id] .. off[id]+len[id]) of the ids inserted;
+ * slots hold id+1 (0 = empty) and the high bits of the hash. */
+struct tok_map {
+    uint32_t *slot_id;
+    uint32_t *slot_hash;
+    uint32_t mask;
+    const char *base;
+    const uint32_t *off;
+    const uint32_t *len;
+};
+
+uint64_t tok_hash(const void *data, size_t n);
+int tok_map_init(struct tok_map *m, size_t n_keys, const char *base, const uint32_t *off,
+                 const uint32_t *len);
+/* Inserts id unless its key is already present (the first id wins). */
+void tok_map_insert(struct tok_map *m, int32_t id);
+int32_t tok_map_find(const struct tok_map *m, const char *s, size_t n);
+void tok_map_free(struct tok_map *m);
+
+/* ---- hash map: (left id, right id) -> (rank, merged id) ----------------- */
+
+struct tok_merge_map {
+    uint64_t *keys; /* UINT64_MAX = empty */
+    uint32_t *rank;
+    int32_t *result;
+    uint32_t mask;
+};
+
+/* ---- WordPiece prefix map: every prefix of every token ------------------ */
+
+/* Entries are keyed by an incremental hash (tok_prefix_step) so a matcher
+ * can extend a candidate one byte at a time. */
+struct tok_prefix_map {
+    uint32_t *slot; /* entry index + 1 */
+    uint64_t *ent_hash;
+    int32_t *ent_src;   /* a token whose text has this prefix */
+    uint32_t *ent_len;  /* prefix length */
+    int32_t *ent_token; /* the token equal to this prefix, or -1 */
+    uint32_t n_ent, cap_ent;
+    uint32_t mask;
+};
+#define TOK_PREFIX_SEED 0xcbf29ce484222325ull
+static inline uint64_t tok_prefix_step(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * 0x100000001b3ull;
+}
+
+/* ---- pre-tokenizer -------------------------------------------------------- */
+
+#define TOK_PRE_MAX_REGEX 8
+
+enum tok_pre_kind {
+    TOK_PRE_DEFAULT,
+    TOK_PRE_LLAMA3,
+    TOK_PRE_DEEPSEEK_LLM,
+    TOK_PRE_DEEPSEEK_CODER,
+    TOK_PRE_FALCON,
+    TOK_PRE_MPT,
+    TOK_PRE_STARCODER,
+    TOK_PRE_GPT2,
+    TOK_PRE_REFACT,
+    TOK_PRE_COMMAND_R,
+    TOK_PRE_QWEN2,
+    TOK_PRE_STABLELM2,
+    TOK_PRE_OLMO,
+    TOK_PRE_DBRX,
+    TOK_PRE_SMAUG,
+    TOK_PRE_PORO,
+    TOK_PRE_CHATGLM4,
+    TOK_PRE_VIKING,
+    TOK_PRE_JAIS,
+    TOK_PRE_TEKKEN,
+    TOK_PRE_SMOLLM,
+    TOK_PRE_CODESHELL,
+    TOK_PRE_BLOOM,
+    TOK_PRE_GPT3_FINNISH,
+    TOK_PRE_EXAONE,
+    TOK_PRE_CHAMELEON,
+    TOK_PRE_MINERVA,
+    TOK_PRE_DEEPSEEK3_LLM,
+};
+
+/* What a pre-tokenizer name selects, and the flags it implies. */
+struct tok_pre_info {
+    const char *name;
+    enum tok_pre_kind kind;
+    bool ignore_merges;
+    bool add_bos;
+};
+const struct tok_pre_info *tok_pre_lookup(const char *name);
+
+struct tok_pre {
+    int n;
+    void *code[TOK_PRE_MAX_REGEX]; /* pcre2_code_8 * */
+};
+int tok_pre_compile(struct tok_pre *p, enum tok_pre_kind kind, struct aios_err *err);
+void tok_pre_free(struct tok_pre *p);
+
+/* A span of the input. */
+struct tok_span {
+    uint32_t off, len;
+};
+
+/* ---- the vocabulary --------------------------------------------------------- */
+
+struct aios_llm_vocab {
+    enum aios_llm_vocab_type type;
+    char model[16];
+    char pre_name[64];
+    int32_t n;
+
+    char *text;     /* all token texts, each NUL-terminated */
+    uint32_t *off;  /* [n] */
+    uint32_t *len;  /* [n] */
+    float *score;   /* [n] */
+    uint16_t *attr; /* [n] AIOS_LLM_TOKEN_* */
+    uint8_t *eog;   /* [n] 1 = end of generation */
+    uint32_t max_token_len;
+    struct tok_map map; /* text -> id, every token */
+
+    struct aios_llm_vocab_special sp;
+
+    /* special-token partition: candidates sorted longest first */
+    int32_t *special;
+    int32_t n_special;
+
+    /* SPM */
+    int32_t byte_token[256]; /* <0xXX> token of each byte, or -1 */
+
+    /* BPE */
+    enum tok_pre_kind pre_kind;
+    bool ignore_merges;
+    struct tok_pre pre;
+    char *raw;         /* decoded bytes of each normal token */
+    uint32_t *raw_off; /* [n] */
+    uint32_t *raw_len; /* [n]; UINT32_MAX = no byte form */
+    struct tok_map raw_map;
+    int32_t byte_char_token[256]; /* the token of the byte-level character of each byte */
+    struct tok_merge_map merges;
+
+    /* WPM */
+    bool lowercase, strip_accents;
+    struct tok_prefix_map prefix;
+};
+
+/* ---- per-call scratch ----------------------------------------------------- */
+
+/* Grown on demand, freed at the end of the call; `limit` bounds every array
+ * (it is derived from the input length, so it only fails on bugs or memory
+ * exhaustion). */
+struct tok_scratch {
+    void *buf[8];
+    size_t cap[8];
+};
+/* Ensures slot k holds at least n bytes; NULL when out of memory. Contents
+ * are kept across growth. */
+void *tok_scratch_get(struct tok_scratch *s, int k, size_t n);
+void tok_scratch_free(struct tok_scratch *s);
+enum {
+    TOK_SC_SYMBOLS = 0,
+    TOK_SC_HEAP = 1,
+    TOK_SC_SPANS = 2,
+    TOK_SC_SPANS2 = 3,
+    TOK_SC_TEXT = 4,
+    TOK_SC_WORD = 5,
+    TOK_SC_MATCH = 6,
+};
+
+/* ---- the algorithms ------------------------------------------------------- */
+
+/* Each appends the ids of one raw-text fragment to out. */
+int tok_spm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
+                   struct aios_llm_tokens *out, struct aios_err *err);
+int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
+                   struct aios_llm_tokens *out, struct aios_err *err);
+int tok_wpm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
+                   struct aios_llm_tokens *out, struct aios_err *err);
+
+/* Splits text into words with the vocab's pre-tokenizer regexes; *spans
+ * points into scratch slot TOK_SC_SPANS or TOK_SC_SPANS2. */
+int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct tok_scratch *sc,
+                  struct tok_span **spans, size_t *n_spans, struct aios_err *err);
+
+/* BPE setup (tok_bpe.c): byte-level tables and merges. */
+int tok_bpe_init(aios_llm_vocab *v, const struct aios_gguf_value *merges, struct aios_err *err);
+void tok_bpe_free(aios_llm_vocab *v);
+/* The byte-level character (GPT-2's bytes_to_unicode) of byte b, as a code point. */
+uint32_t tok_byte_to_cp(unsigned b);
+/* WPM setup (tok_wpm.c). */
+int tok_wpm_init(aios_llm_vocab *v, struct aios_err *err);
+void tok_wpm_free(aios_llm_vocab *v);
+
+/* UTF-8 helpers. Length of the sequence a lead byte starts (1 for
+ * continuation bytes), as llama.cpp counts it. */
+static inline size_t tok_utf8_len(unsigned char c)
+{
+    static const uint8_t lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return lookup[c >> 4];
+}
+/* Encodes cp into out (4 bytes room); returns the length. */
+size_t tok_utf8_put(uint32_t cp, char *out);
+/* Decodes one code point at s (n bytes left); invalid sequences give
+ * U+FFFD and consume one byte. Returns bytes consumed. */
+size_t tok_utf8_get(const char *s, size_t n, uint32_t *cp);
+
+#endif
