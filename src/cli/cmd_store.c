@@ -13,8 +13,8 @@ static int store_check(struct aios_cli *cli, int argc, char **argv)
         .name = "store check",
         .usage = "",
         .summary = "Check the store's consistency (SQLite integrity and foreign keys).",
-        .description = "Prints the database location and the schema version of each module;\n"
-                       "exits 1 with the first problem found.",
+        .description = "Prints the database location and the migrations applied; exits 1\n"
+                       "with the first problem found.",
         .min_pos = 0,
         .max_pos = 0,
     };
@@ -27,13 +27,26 @@ static int store_check(struct aios_cli *cli, int argc, char **argv)
     struct aios_err err;
     if (aios_store_open_dir(aios_config_str(cli->cfg, "data_dir"), &st, &err))
         return aios_cli_fail(&spec, &err);
-    int v = 0;
-    rc = aios_store_schema_version(st, "registry", &v, &err);
+    json_t *migs = NULL;
+    rc = aios_store_check(st, &err);
     if (!rc)
-        rc = aios_store_check(st, &err);
-    if (!rc)
-        printf("%s (%s): ok, registry schema %d\n", aios_store_location(st),
-               aios_store_backend_name(st), v);
+        rc = aios_store_migrations_json(st, &migs, &err);
+    if (!rc) {
+        printf("%s (%s): ok\n", aios_store_location(st), aios_store_backend_name(st));
+        size_t i;
+        json_t *m;
+        json_array_foreach(migs, i, m)
+        {
+            char when[40];
+            printf("  migration %s %lld (%s), applied %s\n",
+                   json_string_value(json_object_get(m, "module")),
+                   (long long)json_integer_value(json_object_get(m, "version")),
+                   json_string_value(json_object_get(m, "name")),
+                   aios_fmt_time_iso(json_integer_value(json_object_get(m, "applied_ms")), when,
+                                     sizeof when));
+        }
+    }
+    json_decref(migs);
     aios_store_close(st);
     return rc ? aios_cli_fail(&spec, &err) : 0;
 }

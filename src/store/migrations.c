@@ -125,3 +125,32 @@ int store_migrate(aios_store *st, struct aios_err *err)
     }
     return aios_store_commit(st, err);
 }
+
+int aios_store_migrations_json(aios_store *st, json_t **out, struct aios_err *err)
+{
+    struct store_stmt s;
+    int rc = store_prepare(st,
+                           "SELECT module, version, name, applied_ms FROM store_migrations "
+                           "ORDER BY applied_ms, module, version",
+                           &s, err);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    if (!arr)
+        rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
+    while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
+        json_t *o = json_pack("{s:s, s:I, s:s, s:I}", "module", store_col_text(&s, 0), "version",
+                              (json_int_t)store_col_i64(&s, 1), "name", store_col_text(&s, 2),
+                              "applied_ms", (json_int_t)store_col_i64(&s, 3));
+        rc = o && json_array_append_new(arr, o) == 0
+                 ? AIOS_OK
+                 : aios_err_set(err, AIOS_ENOMEM, "out of memory");
+    }
+    store_finalize(&s);
+    if (rc != STORE_DONE) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return AIOS_OK;
+}

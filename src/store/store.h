@@ -71,6 +71,10 @@ int aios_store_check(aios_store *st, struct aios_err *err);
 /* Highest migration version applied for a module ("registry"); 0 if none. */
 int aios_store_schema_version(aios_store *st, const char *module, int *out, struct aios_err *err);
 
+/* The migrations applied, oldest first: a new array of
+ * {module, version, name, applied_ms} objects in *out. */
+int aios_store_migrations_json(aios_store *st, json_t **out, struct aios_err *err);
+
 /* Test hook for crash tests: when the environment variable
  * AIOS_TEST_PAUSE_AT equals `point`, prints "aios: paused at POINT" on
  * stderr and sleeps (AIOS_TEST_PAUSE_S seconds, default 60) so that a test

@@ -94,7 +94,8 @@ eq "$(jq -r '.registered_models[1].kind' "$TMP/out")" proprietary "kind"
 run 0 "" -- "$AIOS" model list
 grep -q "^llama .*production@2" "$TMP/out" || fail "list text: $(cat "$TMP/out")"
 run 0 "" -- "$AIOS" store check
-grep -q "ok, registry schema 1" "$TMP/out" || fail "store check: $(cat "$TMP/out")"
+grep -q "aios.db (sqlite): ok" "$TMP/out" || fail "store check: $(cat "$TMP/out")"
+grep -q "migration registry 1 (" "$TMP/out" || fail "store check migrations: $(cat "$TMP/out")"
 
 # Progress bar (forced: stderr is not a terminal here).
 AIOS_PROGRESS=1 run 0 "hashing \[#" -- "$AIOS" model add "$M/llama-F32.gguf" --name bar
@@ -213,6 +214,23 @@ if [ "$n" = 1 ]; then
     # Every version is whole: its one tag is there.
     eq "$(jq -r '[.versions[] | .tags | length] | unique | join(",")' "$TMP/out")" 1 "killed add tags"
 fi
+
+# ---- several processes opening a fresh data directory at once ---------------
+# Creating the file, switching it to WAL and migrating must happen once,
+# whoever wins; the others wait and find it done.
+for r in 1 2 3 4 5; do
+    fresh=$TMP/fresh$r
+    pids=()
+    for i in 1 2 3 4; do
+        AIOS_DATA_DIR=$fresh "$AIOS" model list >/dev/null 2>"$TMP/fresh$r.$i.err" &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do
+        wait "$p" || fail "concurrent first open failed: $(cat "$TMP"/fresh$r.*.err)"
+    done
+    AIOS_DATA_DIR=$fresh run 0 "" -- "$AIOS" store check
+    eq "$(grep -c "migration registry" "$TMP/out")" 1 "migrations applied once"
+done
 
 # ---- two writers at once ----------------------------------------------------
 # Each process registers six files into its own model and into a shared

@@ -90,6 +90,13 @@ static void test_open_and_migrations(void)
     CHECK_EQ_INT(aios_store_schema_version(st, "nothing", &v, &err), AIOS_OK);
     CHECK_EQ_INT(v, 0);
     CHECK_EQ_INT(aios_store_check(st, &err), AIOS_OK);
+    json_t *migs = NULL;
+    CHECK_EQ_INT(aios_store_migrations_json(st, &migs, &err), AIOS_OK);
+    CHECK_EQ_INT(json_array_size(migs), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(migs, 0), "module")),
+                 "registry");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(migs, 0), "version")), 1);
+    json_decref(migs);
     aios_store_close(st);
 
     /* WAL is a property of the file, so a plain connection sees it. */
