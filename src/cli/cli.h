@@ -89,6 +89,9 @@ int aios_cli_threads(const struct aios_cli *cli);
 #include "cli/commands.def"
 #undef AIOS_CMD
 
+/* Subcommands defined in their own files. */
+int aios_cmd_model_synth(struct aios_cli *cli, int argc, char **argv);
+
 struct aios_subcmd {
     const char *name;
     int (*fn)(struct aios_cli *cli, int argc, char **argv);

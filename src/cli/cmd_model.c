@@ -412,6 +412,7 @@ int aios_cmd_model(struct aios_cli *cli, int argc, char **argv)
         {"show", model_show, "show a model, or one version of it"},
         {"alias", model_alias, "point an alias at a version"},
         {"rm", model_rm, "remove a model or one version"},
+        {"synth", aios_cmd_model_synth, "write a random-weight model of a real shape (benchmarks)"},
         {NULL, NULL, NULL},
     };
     return aios_cli_subcommands(cli, "model", "The model registry.", subs, argc, argv);

@@ -135,6 +135,15 @@ int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, u
  * floats, pooled and normalised as the model says; *n_tokens (may be NULL)
  * the tokens read. The context must have been created for this model; its
  * sequences are reused. A text longer than the context is AIOS_ELIMIT. */
+/* Writes a random-weight llama-architecture GGUF of a preset shape ("tiny",
+ * "1b" = Llama 3.2 1B, "8b" = Llama 3.1 8B) in a weight type ("Q4_0",
+ * "Q8_0", "Q4_K_M", "F16", ...), with the vocabulary of vocab_path (all its
+ * tokenizer.* keys) or, when NULL, a minimal byte-fallback vocabulary. The
+ * file is written to a temporary name and renamed when complete. */
+int aios_llm_synth(const char *preset, const char *type, const char *vocab_path, uint64_t seed,
+                   int n_threads, const char *out, bool progress, struct aios_err *err);
+const char *aios_llm_synth_presets(void);
+
 int aios_llm_embed(const aios_model *m, const aios_llm_vocab *v, aios_ctx *ctx,
                    const char *const *texts, int n, float *out, int64_t *n_tokens,
                    struct aios_err *err);
