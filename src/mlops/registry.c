@@ -149,16 +149,9 @@ int aios_registry_ref_parse(const char *ref, struct aios_registry_ref *out, stru
 static int latest_version(aios_store *st, const struct aios_store_model *m, int64_t *out,
                           struct aios_err *err)
 {
-    struct aios_store_model_version *vs = NULL;
-    int n = 0;
-    int rc = aios_store_model_version_list(st, m->id, &vs, &n, err);
-    if (rc)
-        return rc;
-    if (n == 0)
-        rc = aios_err_set(err, AIOS_ENOTFOUND, "model '%s' has no versions", m->name);
-    else
-        *out = vs[n - 1].version;
-    aios_store_model_versions_free(vs, n);
+    int rc = aios_store_model_version_latest(st, m->id, out, err);
+    if (rc == AIOS_ENOTFOUND)
+        rc = aios_err_set(err, rc, "model '%s' has no versions", m->name);
     return rc;
 }
 

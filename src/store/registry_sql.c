@@ -464,6 +464,28 @@ int aios_store_model_version_delete(aios_store *st, int64_t version_id, struct a
                         err);
 }
 
+int aios_store_model_version_latest(aios_store *st, int64_t model_id, int64_t *version,
+                                    struct aios_err *err)
+{
+    struct store_stmt s;
+    int rc =
+        store_prepare(st, "SELECT MAX(version) FROM registry_versions WHERE model_id = ?", &s, err);
+    if (rc)
+        return rc;
+    rc = bind_all(&s, err, "i", model_id);
+    if (!rc)
+        rc = store_step(&s, err);
+    if (rc == STORE_ROW) {
+        bool none = st->be->col_null(s.h, 0);
+        *version = none ? 0 : store_col_i64(&s, 0);
+        rc = none ? AIOS_ENOTFOUND : AIOS_OK;
+    } else if (rc == STORE_DONE) {
+        rc = AIOS_ENOTFOUND;
+    }
+    store_finalize(&s);
+    return rc;
+}
+
 int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const char *sha256,
                                       int64_t *version, struct aios_err *err)
 {

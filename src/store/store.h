@@ -164,6 +164,10 @@ int aios_store_model_version_get(aios_store *st, int64_t model_id, int64_t versi
 int aios_store_model_version_list(aios_store *st, int64_t model_id,
                                   struct aios_store_model_version **out, int *n,
                                   struct aios_err *err);
+/* Highest existing version number of a model; AIOS_ENOTFOUND (err
+ * untouched) when it has none. */
+int aios_store_model_version_latest(aios_store *st, int64_t model_id, int64_t *version,
+                                    struct aios_err *err);
 /* Lowest version of a model whose file has this hash; AIOS_ENOTFOUND
  * (err untouched) when none. */
 int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const char *sha256,

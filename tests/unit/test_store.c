@@ -93,8 +93,7 @@ static void test_open_and_migrations(void)
     json_t *migs = NULL;
     CHECK_EQ_INT(aios_store_migrations_json(st, &migs, &err), AIOS_OK);
     CHECK_EQ_INT(json_array_size(migs), 1);
-    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(migs, 0), "module")),
-                 "registry");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(migs, 0), "module")), "registry");
     CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(migs, 0), "version")), 1);
     json_decref(migs);
     aios_store_close(st);
@@ -306,6 +305,9 @@ static void test_registry_rows(void)
     CHECK_EQ_INT(aios_store_model_version_find_sha(st, m1, SHA_B, &v, &err), AIOS_OK);
     CHECK_EQ_INT(v, 2);
     CHECK_EQ_INT(aios_store_model_version_find_sha(st, m2, SHA_B, &v, &err), AIOS_ENOTFOUND);
+    CHECK_EQ_INT(aios_store_model_version_latest(st, m1, &v, &err), AIOS_OK);
+    CHECK_EQ_INT(v, 2);
+    CHECK_EQ_INT(aios_store_model_version_latest(st, m2, &v, &err), AIOS_ENOTFOUND);
 
     /* Tags: set, replace, list by key. */
     CHECK_EQ_INT(aios_store_version_tag_set(st, r2.id, "stage", "dev", &err), AIOS_OK);
