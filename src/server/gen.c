@@ -277,14 +277,15 @@ static void on_done(void *ud, const struct aios_server_done *d)
 
 static void cancel_once(struct gen *g)
 {
+    /* Under mu: on_done takes mu too, so the job cannot finish (and be freed
+     * by the backend) while cancel runs; the contract forbids cancel from
+     * calling back into the sink. */
     pthread_mutex_lock(&g->mu);
-    bool send = !g->cancel_sent && !g->done;
+    if (!g->cancel_sent && !g->done && g->srv->be->cancel)
+        g->srv->be->cancel(g->srv->be->ctx, g->job);
     g->cancel_sent = true;
     g->client_gone = true;
     pthread_mutex_unlock(&g->mu);
-    /* Outside the lock: a backend may call on_done from inside cancel. */
-    if (send && g->srv->be->cancel)
-        g->srv->be->cancel(g->srv->be->ctx, g->job);
 }
 
 /* Waits one slice for news (mu held). */

@@ -197,8 +197,10 @@ struct aios_server_backend {
      * error the sink is never called. */
     int (*start)(void *ctx, const struct aios_server_gen_request *req,
                  const struct aios_server_sink *sink, aios_server_job **job, struct aios_err *err);
-    /* Asks a started job to stop soon (idempotent; callable until on_done
-     * has returned, from any thread). */
+    /* Asks a started job to stop soon: it only flags the job and must not
+     * call into the sink itself (the server holds the sink's lock while it
+     * calls cancel). Called at most once per job, from any thread, and
+     * never after on_done has returned. */
     void (*cancel)(void *ctx, aios_server_job *job);
     /* Embeds n inputs; out is n * *dim floats (aios_malloc; caller frees). */
     int (*embed)(void *ctx, const char *model, const char *const *inputs, size_t n, float **out,

@@ -674,8 +674,6 @@ int aios_server_gen_request_parse(enum aios_server_req_kind kind, json_t *body, 
             return bad_type(e, "stream_options.include_usage", "a boolean", iu);
         req->include_usage = iu && json_is_true(iu);
     }
-    if (req->stream && req->n > 1 && req->tools)
-        return bad_value(e, "n", "streaming several choices with tools is not supported.");
     return 0;
 }
 
