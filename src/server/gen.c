@@ -81,7 +81,12 @@ static void gen_unref(struct gen *g)
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
     json_decref(g->body);
+    aios_server *srv = g->srv;
     aios_arena_destroy(g->arena); /* g lives in the arena */
+    pthread_mutex_lock(&srv->live_mu);
+    srv->live_gens--;
+    pthread_cond_broadcast(&srv->live_cv);
+    pthread_mutex_unlock(&srv->live_mu);
 }
 
 /* ---- chunk building (backend thread, under mu) ------------------------- */
@@ -454,6 +459,9 @@ enum MHD_Result gen_run(struct req *r, json_t *body, aios_arena *arena,
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->refs = 1;
+    pthread_mutex_lock(&s->live_mu);
+    s->live_gens++;
+    pthread_mutex_unlock(&s->live_mu);
     aios_metric_add(s->m_inflight, NULL, 1);
     aios_buf_init(&g->sse, SSE_BACKLOG_MAX + (1 << 20));
     if (!g->req.stream) {

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* The routing table. Order matters only for prefixes (exact paths first). */
 static const struct route routes[] = {
@@ -437,6 +438,8 @@ static int add_key_hash(aios_server *s, const char *key, struct aios_err *err)
 
 static void server_free(aios_server *s)
 {
+    pthread_cond_destroy(&s->live_cv);
+    pthread_mutex_destroy(&s->live_mu);
     aios_metrics_destroy(s->metrics);
     aios_free(s->keys);
     aios_free(s);
@@ -451,6 +454,8 @@ int aios_server_start(const struct aios_server_opts *opts, const struct aios_ser
     aios_server *s = aios_calloc(1, sizeof *s);
     if (!s)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+    pthread_mutex_init(&s->live_mu, NULL);
+    pthread_cond_init(&s->live_cv, NULL);
     s->be = be ? be : &s->none;
     s->max_body = opts->max_body ? opts->max_body : (size_t)8 << 20;
     int rc = make_metrics(s);
@@ -527,5 +532,28 @@ void aios_server_stop(aios_server *s)
      * end; MHD_stop_daemon then joins the connection threads. */
     atomic_store(&s->stopping, true);
     MHD_stop_daemon(s->daemon);
+    /* Cancelled jobs still owe their on_done, which touches the server's
+     * metrics: wait for them. A backend that never answers leaks the server
+     * rather than letting it call into freed memory. */
+    pthread_mutex_lock(&s->live_mu);
+    for (int i = 0; s->live_gens > 0 && i < 200; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->live_cv, &s->live_mu, &ts);
+    }
+    int left = s->live_gens;
+    pthread_mutex_unlock(&s->live_mu);
+    if (left) {
+        AIOS_ERROR(SERVER_MOD,
+                   "%d generation(s) did not finish 10 s after cancel; leaving the "
+                   "server allocated",
+                   left);
+        return;
+    }
     server_free(s);
 }

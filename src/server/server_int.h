@@ -26,6 +26,11 @@ struct aios_server {
     uint8_t (*keys)[32];
     int nkeys;
     atomic_bool stopping;
+    /* Generations not yet freed (the backend may still call their sinks);
+     * stop waits for this to reach 0 before freeing the server. */
+    pthread_mutex_t live_mu;
+    pthread_cond_t live_cv;
+    int live_gens;
 
     aios_metrics *metrics;
     struct aios_metric *m_requests;      /* {method,path,status} */
