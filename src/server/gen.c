@@ -52,7 +52,8 @@ struct gen {
     /* streaming */
     struct aios_buf sse;
     size_t sse_off;
-    uint32_t role_sent; /* bit per choice: the first delta carried the role */
+    uint32_t role_sent;               /* bit per choice: the first delta carried the role */
+    size_t offset[AIOS_SERVER_MAX_N]; /* completions: text bytes so far per choice */
     bool overflow;
     /* non-streaming: per choice */
     struct aios_buf *text;
@@ -91,15 +92,55 @@ static void gen_unref(struct gen *g)
 
 /* ---- chunk building (backend thread, under mu) ------------------------- */
 
+static json_t *bytes_of(const char *text, size_t len)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < len; i++)
+        json_array_append_new(a, json_integer((unsigned char)text[i]));
+    return a;
+}
+
+/* Chat's shape: {"token","logprob","bytes","top_logprobs":[{"token","logprob","bytes"}]}. */
 static json_t *token_logprob(const struct aios_server_token *t)
 {
     json_t *top = json_array();
-    for (int i = 0; top && i < t->n_top; i++)
-        json_array_append_new(top,
-                              json_pack("{s:s, s:f}", "token", t->top[i].text ? t->top[i].text : "",
-                                        "logprob", t->top[i].logprob));
-    return json_pack("{s:s%, s:f, s:o}", "token", t->text ? t->text : "", t->text ? t->len : 0,
-                     "logprob", t->logprob, "top_logprobs", top ? top : json_array());
+    for (int i = 0; top && i < t->n_top; i++) {
+        const char *tt = t->top[i].text ? t->top[i].text : "";
+        json_array_append_new(top, json_pack("{s:s, s:f, s:o}", "token", tt, "logprob",
+                                             t->top[i].logprob, "bytes", bytes_of(tt, strlen(tt))));
+    }
+    const char *text = t->text ? t->text : "";
+    size_t len = t->text ? t->len : 0;
+    return json_pack("{s:s%, s:f, s:o, s:o}", "token", text, len, "logprob", t->logprob, "bytes",
+                     bytes_of(text, len), "top_logprobs", top ? top : json_array());
+}
+
+/* The legacy completions shape, from chat-shaped entries: {"tokens",
+ * "token_logprobs", "top_logprobs":[{token: logprob}], "text_offset"};
+ * offsets count bytes from the start of the choice's text. */
+static json_t *legacy_logprobs(const json_t *entries, size_t *offset)
+{
+    json_t *toks = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
+    size_t i, j;
+    json_t *e, *t;
+    json_array_foreach(entries, i, e)
+    {
+        json_t *tok = json_object_get(e, "token");
+        json_array_append(toks, tok);
+        json_array_append(lps, json_object_get(e, "logprob"));
+        json_t *m = json_object();
+        json_array_foreach(json_object_get(e, "top_logprobs"), j, t)
+        {
+            const char *k = json_string_value(json_object_get(t, "token"));
+            if (k)
+                json_object_set(m, k, json_object_get(t, "logprob"));
+        }
+        json_array_append_new(tops, m);
+        json_array_append_new(offs, json_integer((json_int_t)*offset));
+        *offset += json_string_length(tok);
+    }
+    return json_pack("{s:o, s:o, s:o, s:o}", "tokens", toks, "token_logprobs", lps, "top_logprobs",
+                     tops, "text_offset", offs);
 }
 
 static json_t *chunk_base(struct gen *g)
@@ -173,10 +214,13 @@ static bool on_token(void *ud, const struct aios_server_token *t)
     bool ok = !g->client_gone && t->index >= 0 && t->index < g->req.n;
     if (ok && g->req.stream) {
         json_t *lp = NULL;
-        if (g->req.logprobs)
-            lp = g->chat ? json_pack("{s:[o]}", "content", token_logprob(t))
-                         : json_pack("{s:[s%], s:[f]}", "tokens", t->text ? t->text : "",
-                                     t->text ? t->len : 0, "token_logprobs", t->logprob);
+        if (g->req.logprobs) {
+            json_t *one = json_pack("[o]", token_logprob(t));
+            lp = g->chat ? json_pack("{s:o}", "content", one)
+                         : legacy_logprobs(one, &g->offset[t->index]);
+            if (!g->chat)
+                json_decref(one);
+        }
         if (g->chat) {
             json_t *d = delta(g, t->index);
             json_object_set_new(d, "content", json_stringn(t->text ? t->text : "", t->len));
@@ -210,8 +254,18 @@ static void on_choice_end(void *ud, const struct aios_server_choice_end *end)
         if (g->req.stream) {
             if (g->chat) {
                 json_t *d = delta(g, end->index);
-                if (end->tool_calls)
-                    json_object_set(d, "tool_calls", end->tool_calls);
+                if (end->tool_calls) {
+                    /* Stream deltas number their tool calls. */
+                    json_t *tc = json_deep_copy(end->tool_calls);
+                    size_t k;
+                    json_t *item;
+                    json_array_foreach(tc, k, item)
+                    {
+                        if (json_is_object(item) && !json_object_get(item, "index"))
+                            json_object_set_new(item, "index", json_integer((json_int_t)k));
+                    }
+                    json_object_set_new(d, "tool_calls", tc);
+                }
                 sse_choice(g, end->index, d, fr, NULL);
             } else {
                 sse_choice(g, end->index, json_string(""), fr, NULL);
@@ -407,7 +461,8 @@ static enum MHD_Result respond_full(struct req *r, struct gen *g)
         const char *text = g->text[i].data ? g->text[i].data : "";
         json_t *lp = json_null();
         if (g->req.logprobs && g->logprobs[i])
-            lp = g->chat ? json_pack("{s:O}", "content", g->logprobs[i]) : json_null();
+            lp = g->chat ? json_pack("{s:O}", "content", g->logprobs[i])
+                         : legacy_logprobs(g->logprobs[i], &g->offset[i]);
         const char *fr = g->finish[i] ? g->finish[i] : "stop";
         json_t *c;
         if (g->chat) {
@@ -431,6 +486,32 @@ static enum MHD_Result respond_full(struct req *r, struct gen *g)
                              (json_int_t)g->created, "model", g->model, "choices", choices, "usage",
                              usage_json(&g->result));
     return srv_respond_json(r, 200, resp);
+}
+
+/* echo: the prompt comes first in each choice's text (token prompts are
+ * turned back into text when the backend can; otherwise nothing is echoed). */
+static int echo_prompt(struct req *r, struct gen *g)
+{
+    const struct aios_server_backend *be = g->srv->be;
+    const char *text = g->req.prompt;
+    char *owned = NULL;
+    size_t len = text ? strlen(text) : 0;
+    if (!text && be->detokenize) {
+        struct aios_err err;
+        if (be->detokenize(be->ctx, g->model, g->req.prompt_tokens, g->req.n_prompt_tokens, &owned,
+                           &len, &err) == AIOS_OK)
+            text = owned;
+    }
+    int rc = AIOS_OK;
+    for (int i = 0; text && i < g->req.n && rc == AIOS_OK; i++) {
+        g->offset[i] = len;
+        if (g->req.stream)
+            sse_choice(g, i, json_stringn(text, len), NULL, NULL);
+        else
+            rc = aios_buf_append(&g->text[i], text, len);
+    }
+    aios_free(owned);
+    return rc;
 }
 
 enum MHD_Result gen_run(struct req *r, json_t *body, aios_arena *arena,
@@ -483,6 +564,11 @@ enum MHD_Result gen_run(struct req *r, json_t *body, aios_arena *arena,
             g->tool_calls[i] = NULL;
             g->logprobs[i] = g->req.logprobs ? json_array() : NULL;
         }
+    }
+    if (!g->chat && g->req.echo && echo_prompt(r, g) != AIOS_OK) {
+        gen_unref(g);
+        aios_server_apierr_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+        return srv_respond_error(r, &e);
     }
     g->sink = (struct aios_server_sink){
         .ud = g, .on_token = on_token, .on_choice_end = on_choice_end, .on_done = on_done};

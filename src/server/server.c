@@ -481,6 +481,8 @@ int aios_server_start(const struct aios_server_opts *opts, const struct aios_ser
     /* Resolve the listen address (numeric IPv4 or IPv6 only: no DNS at startup). */
     struct sockaddr_storage ss = {0};
     const char *host = opts->host && *opts->host ? opts->host : "127.0.0.1";
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;

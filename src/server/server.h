@@ -52,7 +52,9 @@ enum aios_server_format {
 #define AIOS_SERVER_MAX_N 16   /* choices per request */
 #define AIOS_SERVER_MAX_TOP_LOGPROBS 20
 
-/* Everything a generation request asked for, validated. Defaults follow
+/* Everything a generation request asked for, validated. The backend owns
+ * the model-specific steps: applying the chat template (and the tools) to
+ * messages, stop sequences, constrained output for response_format. Defaults follow
  * OpenAI: temperature 1, top_p 1, n 1, max_tokens -1 (= until the context
  * ends). Pointers borrow from the request (JSON or its arena) and stay valid
  * until on_done returns. */

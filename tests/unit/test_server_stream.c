@@ -19,6 +19,7 @@
 struct fake_job {
     struct aios_server_sink sink;
     int n, max_tokens, delay_ms;
+    bool tool; /* answer with a tool call instead of text */
     atomic_bool cancel;
 };
 
@@ -73,11 +74,18 @@ static void *job_main(void *arg)
         if (cancelled)
             break;
     }
+    json_t *calls =
+        j->tool ? json_pack("[{s:s, s:s, s:{s:s, s:s}}]", "id", "call_1", "type", "function",
+                            "function", "name", "df", "arguments", "{\"path\":\"/var\"}")
+                : NULL;
     if (!cancelled)
         for (int c = 0; c < j->n; c++) {
-            struct aios_server_choice_end end = {.index = c, .finish_reason = "length"};
+            struct aios_server_choice_end end = {.index = c,
+                                                 .finish_reason = j->tool ? "tool_calls" : "length",
+                                                 .tool_calls = calls};
             j->sink.on_choice_end(j->sink.ud, &end);
         }
+    json_decref(calls);
     struct aios_server_done d = {.status = cancelled ? AIOS_ECANCELLED : AIOS_OK,
                                  .prompt_tokens = 7,
                                  .completion_tokens = produced * j->n};
@@ -102,6 +110,9 @@ static int fake_start(void *ctx, const struct aios_server_gen_request *req,
     j->sink = *sink;
     j->n = req->n;
     j->max_tokens = req->max_tokens > 0 ? (int)req->max_tokens : 5;
+    j->tool = req->tools != NULL;
+    if (j->tool)
+        j->max_tokens = 0;
     j->delay_ms = !text                         ? 1
                   : strcmp(text, "slow") == 0   ? 20
                   : strcmp(text, "silent") == 0 ? 5000
@@ -352,6 +363,96 @@ static void test_completion_stream(void)
     wait_jobs();
 }
 
+static void test_completion_echo_logprobs(void)
+{
+    struct resp r = {0};
+    http("POST", "/v1/completions",
+         "{\"model\":\"fake\",\"prompt\":[72,105],\"max_tokens\":2,\"echo\":true,"
+         "\"logprobs\":1}",
+         &r);
+    CHECK_EQ_INT(r.status, 200);
+    json_t *v = parse_body(&r);
+    json_t *c = json_array_get(json_object_get(v, "choices"), 0);
+    /* token prompt [72,105] is "Hi" through the backend's detokenize */
+    CHECK_EQ_STR(json_string_value(json_object_get(c, "text")), "Hitok0 tok1 ");
+    json_t *lp = json_object_get(c, "logprobs");
+    json_t *offs = json_object_get(lp, "text_offset");
+    CHECK_EQ_INT(json_array_size(offs), 2);
+    CHECK_EQ_INT(json_integer_value(json_array_get(offs, 0)), 2);
+    CHECK_EQ_INT(json_integer_value(json_array_get(offs, 1)), 7);
+    CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(lp, "tokens"), 1)), "tok1 ");
+    CHECK_NEAR(json_number_value(json_array_get(json_object_get(lp, "token_logprobs"), 0)), -0.5,
+               0);
+    json_t *top0 = json_array_get(json_object_get(lp, "top_logprobs"), 0);
+    CHECK_NEAR(json_number_value(json_object_get(top0, "x")), -2.5, 0);
+    json_decref(v);
+    aios_buf_free(&r.body);
+
+    /* Streamed, the echo is the first chunk. */
+    http("POST", "/v1/completions",
+         "{\"model\":\"fake\",\"prompt\":\"Hey\",\"max_tokens\":1,\"echo\":true,"
+         "\"stream\":true}",
+         &r);
+    json_t *ev[8];
+    bool done_last;
+    int n = sse_events(r.body.data ? r.body.data : "", ev, 8, &done_last);
+    CHECK(done_last && n == 3);
+    if (n >= 1)
+        CHECK_EQ_STR(json_string_value(json_object_get(
+                         json_array_get(json_object_get(ev[0], "choices"), 0), "text")),
+                     "Hey");
+    for (int i = 0; i < n; i++)
+        json_decref(ev[i]);
+    aios_buf_free(&r.body);
+    wait_jobs();
+}
+
+static void test_tool_calls(void)
+{
+    const char *tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"df\"}}]";
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"model\":\"fake\",\"messages\":[{\"role\":\"user\",\"content\":\"disk?\"}],%s}",
+             tools);
+    struct resp r = {0};
+    http("POST", "/v1/chat/completions", body, &r);
+    json_t *v = parse_body(&r);
+    json_t *c = json_array_get(json_object_get(v, "choices"), 0);
+    json_t *msg = json_object_get(c, "message");
+    CHECK(json_is_null(json_object_get(msg, "content")));
+    CHECK_EQ_STR(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(msg, "tool_calls"), 0), "function"),
+            "name")),
+        "df");
+    CHECK_EQ_STR(json_string_value(json_object_get(c, "finish_reason")), "tool_calls");
+    json_decref(v);
+    aios_buf_free(&r.body);
+
+    snprintf(body, sizeof body,
+             "{\"model\":\"fake\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+             "\"content\":\"disk?\"}],%s}",
+             tools);
+    http("POST", "/v1/chat/completions", body, &r);
+    json_t *ev[8];
+    bool done_last;
+    int n = sse_events(r.body.data ? r.body.data : "", ev, 8, &done_last);
+    CHECK(done_last && n == 1);
+    if (n == 1) {
+        json_t *ch = json_array_get(json_object_get(ev[0], "choices"), 0);
+        json_t *d = json_object_get(ch, "delta");
+        CHECK_EQ_STR(json_string_value(json_object_get(d, "role")), "assistant");
+        json_t *tc = json_array_get(json_object_get(d, "tool_calls"), 0);
+        CHECK_EQ_INT(json_integer_value(json_object_get(tc, "index")), 0);
+        CHECK_EQ_STR(json_string_value(json_object_get(tc, "id")), "call_1");
+        CHECK_EQ_STR(json_string_value(json_object_get(ch, "finish_reason")), "tool_calls");
+    }
+    for (int i = 0; i < n; i++)
+        json_decref(ev[i]);
+    aios_buf_free(&r.body);
+    wait_jobs();
+}
+
 static void expect_error(const char *path, const char *body, long status, const char *param,
                          const char *code)
 {
@@ -547,6 +648,8 @@ int main(void)
     TEST_RUN(test_chat_full);
     TEST_RUN(test_chat_stream);
     TEST_RUN(test_completion_stream);
+    TEST_RUN(test_completion_echo_logprobs);
+    TEST_RUN(test_tool_calls);
     TEST_RUN(test_errors);
     TEST_RUN(test_models_embeddings_tokens);
     TEST_RUN(test_disconnect_cancels);
