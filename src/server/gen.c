@@ -157,8 +157,8 @@ static void sse_event(struct gen *g, json_t *v)
     json_decref(v);
     if (!s)
         return;
-    if (aios_buf_puts(&g->sse, "data: ") || aios_buf_puts(&g->sse, s) ||
-        aios_buf_puts(&g->sse, "\n\n"))
+    /* One append per event, so a full buffer never holds half an event. */
+    if (aios_buf_printf(&g->sse, "data: %s\n\n", s))
         g->overflow = true;
     aios_free(s);
 }
@@ -308,9 +308,14 @@ static void on_done(void *ud, const struct aios_server_done *d)
     aios_strlcpy(g->result_msg, d->message ? d->message : "", sizeof g->result_msg);
     g->result.message = g->result_msg;
     if (g->req.stream) {
-        if (d->status != AIOS_OK && d->status != AIOS_ECANCELLED) {
+        bool stopping = atomic_load(&g->srv->stopping);
+        if (d->status != AIOS_OK && (d->status != AIOS_ECANCELLED || stopping)) {
             struct aios_server_apierr e;
-            srv_backend_error(&e, d->status, g->result_msg, g->chat ? "messages" : "prompt");
+            if (d->status == AIOS_ECANCELLED)
+                aios_server_apierr_set(&e, 503, "server_error", NULL, NULL,
+                                       "The request was cancelled (the server is shutting down).");
+            else
+                srv_backend_error(&e, d->status, g->result_msg, g->chat ? "messages" : "prompt");
             char *s = aios_server_apierr_json(&e);
             if (s) {
                 aios_buf_printf(&g->sse, "data: %s\n\n", s);
@@ -372,6 +377,14 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct gen *g = sc->g;
     pthread_mutex_lock(&g->mu);
     for (;;) {
+        if (atomic_load(&g->srv->stopping) && !g->cancel_sent && !g->done) {
+            /* Shutdown: cancel, then keep sending until on_done has ended
+             * the stream with an error event and [DONE]. */
+            pthread_mutex_unlock(&g->mu);
+            cancel_once(g);
+            sc->stop_seen = aios_time_ns();
+            pthread_mutex_lock(&g->mu);
+        }
         size_t avail = g->sse.len - g->sse_off;
         if (avail) {
             size_t n = avail < max ? avail : max;
@@ -391,19 +404,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         wait_slice(g);
         if (g->done || g->sse.len)
             continue;
-        bool stopping = atomic_load(&g->srv->stopping);
         pthread_mutex_unlock(&g->mu);
         if (srv_client_gone(sc->conn)) {
             cancel_once(g);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        if (stopping) {
-            cancel_once(g);
-            if (!sc->stop_seen)
-                sc->stop_seen = aios_time_ns();
-            else if (aios_time_ns() - sc->stop_seen > STOP_GRACE_NS)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
+        if (sc->stop_seen && aios_time_ns() - sc->stop_seen > STOP_GRACE_NS)
+            return MHD_CONTENT_READER_END_WITH_ERROR; /* the backend did not answer */
         pthread_mutex_lock(&g->mu);
     }
 }

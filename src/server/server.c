@@ -526,19 +526,11 @@ int aios_server_key_count(const aios_server *s)
     return s->nkeys;
 }
 
-void aios_server_stop(aios_server *s)
+/* Waits up to ms for every generation to be freed; returns how many are left. */
+static int wait_live(aios_server *s, int ms)
 {
-    if (!s)
-        return;
-    /* Streams notice the flag within one wait slice, cancel their jobs and
-     * end; MHD_stop_daemon then joins the connection threads. */
-    atomic_store(&s->stopping, true);
-    MHD_stop_daemon(s->daemon);
-    /* Cancelled jobs still owe their on_done, which touches the server's
-     * metrics: wait for them. A backend that never answers leaks the server
-     * rather than letting it call into freed memory. */
     pthread_mutex_lock(&s->live_mu);
-    for (int i = 0; s->live_gens > 0 && i < 200; i++) {
+    for (int waited = 0; s->live_gens > 0 && waited < ms; waited += 50) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 50 * 1000000L;
@@ -550,10 +542,28 @@ void aios_server_stop(aios_server *s)
     }
     int left = s->live_gens;
     pthread_mutex_unlock(&s->live_mu);
+    return left;
+}
+
+void aios_server_stop(aios_server *s)
+{
+    if (!s)
+        return;
+    /* 1. New requests get 503; generations in progress see the flag within
+     *    one wait slice, cancel their jobs and, once the backend's on_done
+     *    came, end their responses properly (an error event and [DONE]). */
+    atomic_store(&s->stopping, true);
+    wait_live(s, 5000);
+    /* 2. Close every connection and join their threads. */
+    MHD_stop_daemon(s->daemon);
+    /* 3. Cancelled jobs still owe their on_done, which touches the server's
+     *    metrics: wait for them. A backend that never answers leaks the
+     *    server rather than letting it call into freed memory. */
+    int left = wait_live(s, 10000);
     if (left) {
         AIOS_ERROR(SERVER_MOD,
-                   "%d generation(s) did not finish 10 s after cancel; leaving the "
-                   "server allocated",
+                   "%d generation(s) did not finish 10 s after cancel; leaving the server "
+                   "allocated",
                    left);
         return;
     }

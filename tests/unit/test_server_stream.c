@@ -671,6 +671,10 @@ int main(void)
     CHECK_EQ_INT(atomic_load(&jobs_cancelled), before + 1);
     CHECK_MSG(secs < 3.0, "stop took %.2f s", secs); /* bounded by one slice + one token */
     CHECK(r.body.len > 0 && strstr(r.body.data, "data: ") == r.body.data);
+    /* ... and the stream says why it ended, then ends properly */
+    CHECK(r.body.data && strstr(r.body.data, "shutting down") != NULL);
+    CHECK(r.body.data && r.body.len >= 14 &&
+          strcmp(r.body.data + r.body.len - 14, "data: [DONE]\n\n") == 0);
     aios_buf_free(&r.body);
     wait_jobs();
     curl_global_cleanup();
