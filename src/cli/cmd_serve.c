@@ -91,6 +91,11 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
     int npos, rc = pos ? aios_cli_parse(cli, &spec, argc, argv, pos, &npos) : AIOS_EXIT_FAIL;
     if (rc)
         goto out;
+    /* main() applied the log level from file and environment; a --log-level
+     * flag lands in cfg only during the parse above. */
+    enum aios_log_level lvl;
+    if (aios_log_level_parse(aios_config_str(cli->cfg, "log_level"), &lvl) == AIOS_OK)
+        aios_log_set_level(lvl);
     if (parallel < 1 || parallel > 1024) {
         rc = aios_cli_usage_error(&spec, "--parallel must be in [1, 1024]");
         goto out;
