@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -630,8 +631,38 @@ static void *slow_stream(void *arg)
     return NULL;
 }
 
-int main(void)
+/* `--serve`: run the server with the fake backend until SIGINT/SIGTERM,
+ * printing its URL; tests/e2e/test_server_openai_stream.sh drives it with
+ * the openai npm client. */
+static int serve(void)
 {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    const char *keys[] = {"test-key-123"};
+    struct aios_server_opts o = {.host = "127.0.0.1", .api_keys = keys, .n_api_keys = 1};
+    aios_server *s = NULL;
+    struct aios_err err;
+    if (aios_server_start(&o, &fake, &s, &err) != AIOS_OK) {
+        fprintf(stderr, "server: %s\n", err.msg);
+        return 1;
+    }
+    printf("http://127.0.0.1:%d\n", aios_server_port(s));
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    aios_server_stop(s);
+    for (int i = 0; i < 400 && atomic_load(&jobs_live) > 0; i++)
+        usleep(5000);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--serve") == 0)
+        return serve();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     aios_log_set_level(AIOS_LOG_WARN);
     const char *keys[] = {"test-key-123"};
