@@ -298,15 +298,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             int rc = aios_buf_append(&r->body, data, *data_size);
             if (rc == AIOS_ELIMIT) {
                 r->too_large = true;
-                r->body.len = s->max_body; /* counts what was received */
+                aios_buf_free(&r->body);
             } else if (rc) {
                 return MHD_NO;
             }
-        } else {
-            r->body.len += *data_size;
-            if (r->body.len > s->max_body + DRAIN_MAX)
-                return MHD_NO; /* drop the connection rather than drain forever */
         }
+        r->received += *data_size;
+        if (r->received > s->max_body + DRAIN_MAX)
+            return MHD_NO; /* drop the connection rather than drain forever */
         *data_size = 0;
         return MHD_YES;
     }
@@ -348,8 +347,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double secs = (double)(aios_time_ns() - r->t0) * 1e-9;
     const char *pv[] = {path};
     aios_metric_observe(s->m_duration, pv, secs);
-    AIOS_INFO(SERVER_MOD, "%s %s %s %.1f ms%s", r->method_label, r->url ? r->url : "?", status,
-              secs * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    /* The URL is the client's: cut it short and defuse control characters
+     * so it cannot forge log lines. */
+    char url[160];
+    aios_strlcpy(url, r->url ? r->url : "?", sizeof url);
+    for (char *p = url; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    AIOS_INFO(SERVER_MOD, "%s %s %s %.1f ms%s", r->method_label, url, status, secs * 1e3,
+              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     aios_buf_free(&r->body);
     aios_free(r);
 }

@@ -17,6 +17,17 @@
  * why). Backend functions are therefore called from many threads at once and
  * must be thread-safe; the streaming callbacks (struct aios_server_sink) are
  * called from whatever thread the backend likes and never block.
+ *
+ * Wiring the engine (the whole job):
+ *   1. implement the functions of struct aios_server_backend over the engine
+ *      (start queues a sequence and returns; the scheduler thread calls
+ *      sink->on_token per sampled token, on_choice_end, then on_done; cancel
+ *      sets a flag the scheduler checks each step; stats reads its queue and
+ *      KV cache numbers);
+ *   2. fill it in open_backend() in src/cli/cmd_serve.c from the parsed
+ *      aios_server_opts (models, parallel, n_ctx) and free it in
+ *      close_backend(), which runs after aios_server_stop.
+ * tests/unit/test_server_stream.c has a complete fake backend to copy from.
  */
 #ifndef AIOS_SERVER_H
 #define AIOS_SERVER_H

@@ -70,6 +70,7 @@ struct req {
     const char *url; /* MHD's, valid for the request */
     const char *method_label;
     struct aios_buf body;
+    size_t received; /* body bytes seen, kept or not */
     bool too_large;
     bool responded;
     int status;
