@@ -1,0 +1,398 @@
+/*
+ * The built-in masking scanner of the log parser: one left-to-right pass
+ * over a message that splits it at whitespace and, inside each token,
+ * replaces the spans that look like variables by "<*>". It is hand-written
+ * (no regex engine) because it runs on every line and must cost well under
+ * a microsecond.
+ *
+ * A span is only tried where a word starts: at the start of a token or
+ * after a byte that is not a letter or a digit ('_' counts as a separator,
+ * so "blk_123" gives "blk_<*>" and "job_1445_0020" gives "job_<*>_<*>").
+ * Kinds, tried in this order:
+ *   URL      scheme://... to the end of the token (trailing punctuation kept)
+ *   UUID     8-4-4-4-12 hex digits
+ *   MAC      six pairs of hex digits joined by ':' or '-'
+ *   hex      0x followed by hex digits, or a run of >= 8 hex digits with a
+ *            letter and a digit in it (hashes, addresses)
+ *   IPv4     four 1-3 digit groups joined by '.', an optional leading '/'
+ *   path     /a/b... (at least two '/'-led segments), with the characters
+ *            of file names; ':' ends it so "path:line" keeps the ':'
+ *   number   optional sign, digits, more digit groups joined by '.', ',',
+ *            '-' or '/' (so dates, versions and decimals are one span; ':'
+ *            is not a joiner, so times read "<*>:<*>:<*>" and ip:port
+ *            "<*>:<*>"), then optionally a unit (ms, s, KB, MB, GHz, ...)
+ * A number must end where a word ends: "ext3" and "2nd" stay as they are.
+ */
+#include "ops/logparse_int.h"
+
+#include <string.h>
+
+static inline bool is_digit(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10;
+}
+
+static inline bool is_alpha(unsigned char c)
+{
+    return (unsigned)((c | 32) - 'a') < 26;
+}
+
+static inline bool is_alnum(unsigned char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+
+static inline bool is_hex(unsigned char c)
+{
+    return is_digit(c) || (unsigned)((c | 32) - 'a') < 6;
+}
+
+static inline bool is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+uint64_t lp_hash(const char *s, size_t n)
+{
+    /* FNV-1a over 8-byte words with a final avalanche: tokens are short and
+     * this is on the hot path; quality only needs to spread table slots. */
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    for (size_t k = 0; i + k < n; k++)
+        w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
+
+size_t lp_utf8_cut(const char *msg, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    n = max;
+    /* Back off continuation bytes (10xxxxxx) so the cut falls between
+     * characters; at most 3 for valid UTF-8, and stop there for invalid. */
+    for (int k = 0; k < 3 && n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80; k++)
+        n--;
+    return n;
+}
+
+void lp_trim(const char **s, size_t *n)
+{
+    const char *p = *s;
+    size_t len = *n;
+    while (len > 0 && is_space((unsigned char)p[len - 1]))
+        len--;
+    while (len > 0 && is_space((unsigned char)*p)) {
+        p++;
+        len--;
+    }
+    *s = p;
+    *n = len;
+}
+
+/* ---- span matchers: each returns the end of the span starting at i in
+ * t[0..m), or i when there is none. ---------------------------------- */
+
+static size_t hex_run(const char *t, size_t i, size_t m)
+{
+    while (i < m && is_hex((unsigned char)t[i]))
+        i++;
+    return i;
+}
+
+static size_t digit_run(const char *t, size_t i, size_t m)
+{
+    while (i < m && is_digit((unsigned char)t[i]))
+        i++;
+    return i;
+}
+
+static bool word_ends(const char *t, size_t j, size_t m)
+{
+    return j >= m || !is_alnum((unsigned char)t[j]);
+}
+
+static size_t strip_trailing_punct(const char *t, size_t i, size_t j)
+{
+    while (j > i && strchr(".,;:)]}'\"!?>", t[j - 1]))
+        j--;
+    return j;
+}
+
+static size_t match_url(const char *t, size_t i, size_t m)
+{
+    size_t j = i + 1;
+    while (j < m && (is_alnum((unsigned char)t[j]) || t[j] == '+' || t[j] == '.' || t[j] == '-'))
+        j++;
+    if (j + 3 > m || memcmp(t + j, "://", 3) != 0)
+        return i;
+    return strip_trailing_punct(t, i, m);
+}
+
+static size_t match_uuid(const char *t, size_t i, size_t m)
+{
+    static const int groups[5] = {8, 4, 4, 4, 12};
+    size_t j = i;
+    for (int g = 0; g < 5; g++) {
+        if (g > 0) {
+            if (j >= m || t[j] != '-')
+                return i;
+            j++;
+        }
+        size_t e = hex_run(t, j, m);
+        if (e - j != (size_t)groups[g])
+            return i;
+        j = e;
+    }
+    return word_ends(t, j, m) ? j : i;
+}
+
+static size_t match_mac(const char *t, size_t i, size_t m)
+{
+    if (i + 17 > m)
+        return i;
+    char sep = t[i + 2];
+    if (sep != ':' && sep != '-')
+        return i;
+    for (int g = 0; g < 6; g++) {
+        size_t p = i + 3 * (size_t)g;
+        if (!is_hex((unsigned char)t[p]) || !is_hex((unsigned char)t[p + 1]))
+            return i;
+        if (g < 5 && t[p + 2] != sep)
+            return i;
+    }
+    return word_ends(t, i + 17, m) ? i + 17 : i;
+}
+
+static size_t match_hex(const char *t, size_t i, size_t m)
+{
+    if (t[i] == '0' && i + 2 < m && (t[i + 1] | 32) == 'x' && is_hex((unsigned char)t[i + 2])) {
+        size_t e = hex_run(t, i + 2, m);
+        return word_ends(t, e, m) ? e : i;
+    }
+    size_t e = hex_run(t, i, m);
+    if (e - i < 8 || !word_ends(t, e, m))
+        return i;
+    bool letter = false, digit = false;
+    for (size_t k = i; k < e; k++) {
+        if (is_digit((unsigned char)t[k]))
+            digit = true;
+        else
+            letter = true;
+    }
+    return letter && digit ? e : i;
+}
+
+static size_t match_ipv4(const char *t, size_t i, size_t m)
+{
+    size_t j = i;
+    if (t[j] == '/')
+        j++;
+    for (int g = 0; g < 4; g++) {
+        if (g > 0) {
+            if (j >= m || t[j] != '.')
+                return i;
+            j++;
+        }
+        size_t e = digit_run(t, j, m);
+        if (e == j || e - j > 3)
+            return i;
+        j = e;
+    }
+    /* 1.2.3.4.5 is not an address; 1.2.3.4: and 1.2.3.4. (end) are. */
+    if (j < m && (is_alnum((unsigned char)t[j]) ||
+                  (t[j] == '.' && j + 1 < m && is_digit((unsigned char)t[j + 1]))))
+        return i;
+    return j;
+}
+
+static inline bool is_path_char(unsigned char c)
+{
+    return is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '~' || c == '@' || c == '%' ||
+           c == '+' || c == '=' || c == ',' || c == '/' || c == '$' || c == '#';
+}
+
+static size_t match_path(const char *t, size_t i, size_t m)
+{
+    size_t j = i;
+    int segs = 0;
+    while (j < m && t[j] == '/') {
+        j++;
+        size_t s = j;
+        while (j < m && t[j] != '/' && is_path_char((unsigned char)t[j]))
+            j++;
+        if (j == s)
+            break;
+        segs++;
+    }
+    if (segs < 2)
+        return i;
+    return strip_trailing_punct(t, i, j);
+}
+
+/* Units that may follow a number inside one word ("250ms", "64KB"). */
+static bool is_unit(const char *u, size_t n)
+{
+    static const char *const units[] = {"ms",  "us",  "ns",  "s",     "sec", "secs", "min", "h",
+                                        "B",   "KB",  "MB",  "GB",    "TB",  "PB",   "kB",  "K",
+                                        "M",   "G",   "T",   "KiB",   "MiB", "GiB",  "TiB", "Hz",
+                                        "kHz", "MHz", "GHz", "bytes", NULL};
+    for (int k = 0; units[k]; k++)
+        if (strlen(units[k]) == n && memcmp(units[k], u, n) == 0)
+            return true;
+    return false;
+}
+
+static size_t match_number(const char *t, size_t i, size_t m)
+{
+    size_t j = i;
+    if (t[j] == '-' || t[j] == '+')
+        j++;
+    size_t e = digit_run(t, j, m);
+    if (e == j)
+        return i;
+    j = e;
+    while (j + 1 < m && (t[j] == '.' || t[j] == ',' || t[j] == '-' || t[j] == '/') &&
+           is_digit((unsigned char)t[j + 1]))
+        j = digit_run(t, j + 1, m);
+    if (word_ends(t, j, m))
+        return j;
+    size_t u = j;
+    while (u < m && is_alpha((unsigned char)t[u]) && u - j < 6)
+        u++;
+    if (word_ends(t, u, m) && is_unit(t + j, u - j))
+        return u;
+    return i;
+}
+
+/* The end of a variable span starting at word start i, or i. */
+static size_t match_span(const char *t, size_t i, size_t m)
+{
+    unsigned char c = (unsigned char)t[i];
+    size_t e;
+    if (c == '/') {
+        if ((e = match_ipv4(t, i, m)) > i)
+            return e;
+        return match_path(t, i, m);
+    }
+    if (is_alpha(c)) {
+        if ((e = match_url(t, i, m)) > i)
+            return e;
+        if (!is_hex(c))
+            return i;
+    }
+    if (is_hex(c)) {
+        if ((e = match_uuid(t, i, m)) > i)
+            return e;
+        if ((e = match_mac(t, i, m)) > i)
+            return e;
+        if ((e = match_hex(t, i, m)) > i)
+            return e;
+    }
+    if (is_digit(c)) {
+        if ((e = match_ipv4(t, i, m)) > i)
+            return e;
+    }
+    if (is_digit(c) || ((c == '-' || c == '+') && i + 1 < m && is_digit((unsigned char)t[i + 1])))
+        return match_number(t, i, m);
+    return i;
+}
+
+/* Masks token t[0..m) into out; returns bytes written (at most 3m). */
+static size_t mask_token(const char *t, size_t m, char *out, bool *digit)
+{
+    size_t o = 0;
+    size_t i = 0;
+    bool dig = false;
+    while (i < m) {
+        unsigned char c = (unsigned char)t[i];
+        if (i == 0 || !is_alnum((unsigned char)t[i - 1])) {
+            if (is_alnum(c) || c == '/' || c == '-' || c == '+') {
+                size_t e = match_span(t, i, m);
+                if (e > i) {
+                    memcpy(out + o, LP_WILD, LP_WILD_LEN);
+                    o += LP_WILD_LEN;
+                    i = e;
+                    continue;
+                }
+            }
+            if (is_alpha(c)) {
+                /* No span starts inside this word: copy it whole. */
+                size_t e = i;
+                while (e < m && is_alnum((unsigned char)t[e]))
+                    e++;
+                for (size_t k = i; k < e; k++)
+                    dig |= is_digit((unsigned char)t[k]);
+                memcpy(out + o, t + i, e - i);
+                o += e - i;
+                i = e;
+                continue;
+            }
+        }
+        dig |= is_digit(c);
+        out[o++] = (char)c;
+        i++;
+    }
+    *digit = dig;
+    return o;
+}
+
+int lp_scan(const char *msg, size_t n, bool builtin, char *out, size_t *out_len,
+            struct lp_tok *toks, int max_tokens)
+{
+    size_t i = 0, o = 0;
+    int nt = 0;
+    while (i < n) {
+        while (i < n && is_space((unsigned char)msg[i]))
+            i++;
+        if (i >= n)
+            break;
+        size_t s = i;
+        while (i < n && !is_space((unsigned char)msg[i]))
+            i++;
+        if (nt > 0)
+            out[o++] = ' ';
+        struct lp_tok *tk = &toks[nt];
+        tk->off = (uint32_t)o;
+        if (nt == max_tokens - 1) {
+            /* Is there more after this one? Then it all becomes "<*>". */
+            size_t r = i;
+            while (r < n && is_space((unsigned char)msg[r]))
+                r++;
+            if (r < n) {
+                memcpy(out + o, LP_WILD, LP_WILD_LEN);
+                o += LP_WILD_LEN;
+                tk->len = LP_WILD_LEN;
+                tk->digit = false;
+                tk->h = lp_hash(out + tk->off, tk->len);
+                nt++;
+                break;
+            }
+        }
+        if (builtin) {
+            o += mask_token(msg + s, i - s, out + o, &tk->digit);
+        } else {
+            bool dig = false;
+            for (size_t k = s; k < i; k++)
+                dig |= is_digit((unsigned char)msg[k]);
+            memcpy(out + o, msg + s, i - s);
+            o += i - s;
+            tk->digit = dig;
+        }
+        tk->len = (uint32_t)(o - tk->off);
+        tk->h = lp_hash(out + tk->off, tk->len);
+        nt++;
+    }
+    *out_len = o;
+    return nt;
+}
