@@ -19,9 +19,16 @@
  * created or a template widens.
  *
  * Similarity of a message to a template of the same length: the share of
- * positions where the template's token is not "<*>" and equals the
- * message's. The best cluster is the most similar one; among equals, the
- * one with more "<*>" (Drain's tie rule).
+ * positions where the template's token equals the message's and is not a
+ * variable. A variable here is "<*>" (as in Drain) and also a token that is
+ * a mask with only punctuation around it ("<*>:", "[<*>]", "<*>:<*>"):
+ * counting those as agreement would make every pair of messages that
+ * share a masked field look alike. A token such as "uid=<*>" does count,
+ * its "uid=" is evidence. The best cluster is the most similar one; among
+ * equals, the one with more "<*>" (Drain's tie rule).
+ *
+ * Routing: a token with a digit or a mask in it goes down the "<*>" branch
+ * (Drain sends tokens with digits there; masked tokens are variables too).
  */
 #include "ops/ops.h"
 #include "ops/logparse_int.h"
@@ -38,7 +45,8 @@ struct dcluster {
     uint64_t *h;   /* per token */
     uint32_t *off; /* per token, into text */
     uint32_t *len;
-    char *text; /* tokens joined by ' ', NUL-terminated */
+    uint8_t *var; /* per token: holds a "<*>" */
+    char *text;   /* tokens joined by ' ', NUL-terminated */
     size_t text_len;
 };
 
@@ -76,8 +84,9 @@ struct aios_ops_drain {
     int nre;
 
     /* per-message scratch */
-    char *rbuf, *rbuf2; /* after user masks; 3 * max_line + 16 each */
-    char *sbuf;         /* the scan (masked tokens) */
+    char *sbuf;         /* the scan (masked tokens): LP_SCAN_CAP(max_line) */
+    char *rbuf, *rbuf2; /* after user masks: rcap each */
+    size_t rcap;
     struct lp_tok *toks;
 };
 
@@ -242,7 +251,7 @@ static int tree_insert(struct aios_ops_drain *d, const char *buf, const struct l
     int maxc = d->o.max_children;
     for (int i = 0; i < lv && node >= 0; i++) {
         const struct lp_tok *t = &toks[i];
-        if (t->digit || tok_is_wild(buf, t)) {
+        if (t->digit || t->var) {
             node = wild_get(d, node);
             continue;
         }
@@ -320,13 +329,14 @@ static struct dcluster *cluster_new(const char *buf, const struct lp_tok *toks, 
     c->ntok = ntok;
     /* h, off and len in one block. */
     size_t n = ntok > 0 ? (size_t)ntok : 1;
-    c->h = aios_malloc(n * (sizeof(uint64_t) + 2 * sizeof(uint32_t)));
+    c->h = aios_malloc(n * (sizeof(uint64_t) + 2 * sizeof(uint32_t) + 1));
     if (!c->h) {
         aios_free(c);
         return NULL;
     }
     c->off = (uint32_t *)(c->h + n);
     c->len = c->off + n;
+    c->var = (uint8_t *)(c->len + n);
     c->text = aios_malloc(1);
     if (!c->text) {
         cluster_free(c);
@@ -350,6 +360,7 @@ static struct dcluster *cluster_new(const char *buf, const struct lp_tok *toks, 
         c->h[i] = toks[i].h;
         c->off[i] = toks[i].off - toks[0].off;
         c->len[i] = toks[i].len;
+        c->var[i] = toks[i].var;
         if (tok_is_wild(buf, &toks[i]))
             c->nwild++;
     }
@@ -393,6 +404,7 @@ static int cluster_merge(struct dcluster *c, const char *buf, const struct lp_to
             strs[i] = LP_WILD;
             lens[i] = LP_WILD_LEN;
             c->h[i] = wild_h;
+            c->var[i] = 2;
             nwild++;
         }
     }
@@ -432,9 +444,8 @@ static int leaf_best(const struct aios_ops_drain *d, int leaf, const char *buf,
         const struct dcluster *c = d->cl[n->cl[k]];
         int same = 0;
         for (int i = 0; i < ntok; i++) {
-            if (c->h[i] == toks[i].h && c->len[i] == toks[i].len &&
-                memcmp(c->text + c->off[i], buf + toks[i].off, toks[i].len) == 0 &&
-                !ctok_is_wild(c, i))
+            if (c->var[i] != 2 && c->h[i] == toks[i].h && c->len[i] == toks[i].len &&
+                memcmp(c->text + c->off[i], buf + toks[i].off, toks[i].len) == 0)
                 same++;
         }
         if (same > best_sim || (same == best_sim && c->nwild > best_wild)) {
@@ -483,12 +494,18 @@ int aios_ops_drain_create(const struct aios_ops_drain_opts *o, aios_ops_drain **
     d->empty_id = d->overflow_id = -1;
     d->wild_h = lp_hash(LP_WILD, LP_WILD_LEN);
     int rc = AIOS_ENOMEM;
-    size_t cap = LP_SCAN_CAP(o->max_line);
-    d->rbuf = aios_malloc(cap);
-    d->rbuf2 = aios_malloc(cap);
-    d->sbuf = aios_malloc(LP_SCAN_CAP(cap));
+    /* A second scan never grows the text (no built-in masks), so sbuf also
+     * holds the rescan of a text of rcap bytes. */
+    d->rcap = LP_SCAN_CAP(LP_SCAN_CAP(o->max_line));
+    d->sbuf = aios_malloc(d->rcap + 16);
+    if (o->nmasks > 0) {
+        d->rbuf = aios_malloc(d->rcap);
+        d->rbuf2 = aios_malloc(d->rcap);
+        if (!d->rbuf || !d->rbuf2)
+            goto fail;
+    }
     d->toks = aios_malloc((size_t)o->max_tokens * sizeof *d->toks);
-    if (!d->rbuf || !d->rbuf2 || !d->sbuf || !d->toks || node_new(d) != 0)
+    if (!d->sbuf || !d->toks || node_new(d) != 0)
         goto fail;
     if (o->nmasks > 0) {
         d->gctx = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
@@ -561,7 +578,7 @@ void aios_ops_drain_destroy(aios_ops_drain *d)
  * and an empty match is skipped. */
 static const char *apply_user_masks(aios_ops_drain *d, const char *msg, size_t *n)
 {
-    size_t cap = LP_SCAN_CAP(d->o.max_line);
+    size_t cap = d->rcap;
     const char *src = msg;
     size_t len = *n;
     for (int r = 0; r < d->nre; r++) {
@@ -603,14 +620,22 @@ static const char *apply_user_masks(aios_ops_drain *d, const char *msg, size_t *
     return src;
 }
 
-/* Trim, cut, user masks, scan: leaves the tokens in d->toks. */
+/* Trim, cut, scan with the built-in masks, then the user masks over the
+ * masked text and a second scan of the result: leaves the tokens in
+ * d->toks and the text in d->sbuf. The user masks run second so that the
+ * built-in date-time spans still see the whole date. */
 static int prepare(aios_ops_drain *d, const char *msg, size_t len, size_t *scan_len)
 {
     lp_trim(&msg, &len);
     len = lp_utf8_cut(msg, len, (size_t)d->o.max_line);
-    if (d->nre > 0)
-        msg = apply_user_masks(d, msg, &len);
-    return lp_scan(msg, len, d->o.builtin_masks, d->sbuf, scan_len, d->toks, d->o.max_tokens);
+    int nt = lp_scan(msg, len, d->o.builtin_masks, d->sbuf, scan_len, d->toks, d->o.max_tokens);
+    if (d->nre == 0)
+        return nt;
+    size_t n = *scan_len;
+    const char *text = apply_user_masks(d, d->sbuf, &n);
+    if (text == d->sbuf)
+        return nt;
+    return lp_scan(text, n, false, d->sbuf, scan_len, d->toks, d->o.max_tokens);
 }
 
 size_t aios_ops_drain_mask(aios_ops_drain *d, const char *msg, size_t len, char *out, size_t cap)
@@ -628,7 +653,8 @@ size_t aios_ops_drain_mask(aios_ops_drain *d, const char *msg, size_t len, char 
 static int special_cluster(aios_ops_drain *d, int *slot, const char *text)
 {
     if (*slot < 0) {
-        struct lp_tok t = {lp_hash(text, strlen(text)), 0, (uint32_t)strlen(text), false};
+        struct lp_tok t = {lp_hash(text, strlen(text)), 0, (uint32_t)strlen(text), false,
+                           (uint8_t)(text[0] ? 2 : 0)};
         struct dcluster *c = cluster_new(text, &t, text[0] ? 1 : 0);
         if (!c)
             return AIOS_ENOMEM;

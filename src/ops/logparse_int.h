@@ -12,13 +12,14 @@
 #include <stdbool.h>
 
 /* One token of a masked message: bytes [off, off+len) of the scan buffer,
- * its hash, and whether it holds a digit (Drain sends those down the "<*>"
- * branch of the tree). */
+ * its hash, whether it holds a digit (Drain sends those down the "<*>"
+ * branch of the tree) and what masked "<*>" it holds. */
 struct lp_tok {
     uint64_t h;
     uint32_t off;
     uint32_t len;
     bool digit;
+    uint8_t var; /* 0 none; 1 "<*>" and letters ("uid=<*>"); 2 "<*>" alone or with punctuation */
 };
 
 /* The text that stands for a variable. */

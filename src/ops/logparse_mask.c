@@ -347,6 +347,128 @@ static size_t mask_token(const char *t, size_t m, char *out, bool *digit)
     return o;
 }
 
+/* 0: no "<*>" in the token; 1: a "<*>" and letters ("uid=<*>"); 2: a
+ * "<*>" and no letters outside it ("<*>:", "<*>:<*>"). */
+static uint8_t wild_kind(const char *t, size_t n)
+{
+    bool wild = false, letters = false;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '<' && i + LP_WILD_LEN <= n && t[i + 1] == '*' && t[i + 2] == '>') {
+            wild = true;
+            i += LP_WILD_LEN - 1;
+        } else if (is_alpha((unsigned char)t[i])) {
+            letters = true;
+        }
+    }
+    return !wild ? 0 : letters ? 1 : 2;
+}
+
+/* ---- date-times that span tokens ------------------------------------ */
+
+static size_t skip_blank(const char *s, size_t i, size_t n)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    return i;
+}
+
+/* A 3-letter name from list at s[i] (case as written, then a non-letter). */
+static bool name_at(const char *s, size_t i, size_t n, const char *list)
+{
+    if (i + 3 > n || (i + 3 < n && is_alpha((unsigned char)s[i + 3])))
+        return false;
+    for (const char *p = list; *p; p += 3)
+        if (memcmp(p, s + i, 3) == 0)
+            return true;
+    return false;
+}
+
+/* hh:mm:ss with optional fraction ([.,]digits); returns the end or i. */
+static size_t time_at(const char *s, size_t i, size_t n)
+{
+    size_t j = i;
+    for (int g = 0; g < 3; g++) {
+        if (g > 0) {
+            if (j >= n || s[j] != ':')
+                return i;
+            j++;
+        }
+        size_t e = digit_run(s, j, n);
+        if (e - j < 1 || e - j > 2)
+            return i;
+        j = e;
+    }
+    if (j + 1 < n && (s[j] == '.' || s[j] == ',') && is_digit((unsigned char)s[j + 1]))
+        j = digit_run(s, j + 1, n);
+    return j;
+}
+
+/* A date and time starting at token start i, possibly over several
+ * tokens: "[Sun] Jul 10 03:55:15 [2005]", "2005-06-03 15:42:50[,123]",
+ * "2005-06-03T15:42:50[.123][Z|+01:00]", "17/06/09 20:10:40". Returns the
+ * end (inside a token only before punctuation), or i. */
+static size_t match_datetime(const char *s, size_t i, size_t n)
+{
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    size_t j = i, e = i;
+    if (name_at(s, j, n, days)) {
+        j += 3;
+        if (j < n && s[j] == ',')
+            j++;
+        size_t k = skip_blank(s, j, n);
+        if (k == j)
+            return i;
+        j = k;
+    }
+    if (name_at(s, j, n, months)) {
+        size_t k = skip_blank(s, j + 3, n);
+        size_t d = digit_run(s, k, n);
+        if (k == j + 3 || d - k < 1 || d - k > 2)
+            return i;
+        k = skip_blank(s, d, n);
+        if (k == d)
+            return i;
+        e = time_at(s, k, n);
+        if (e == k)
+            return i;
+        k = skip_blank(s, e, n);
+        size_t y = digit_run(s, k, n);
+        if (k > e && y - k == 4 && (y >= n || !is_alnum((unsigned char)s[y])))
+            e = y;
+    } else if (is_digit((unsigned char)s[j])) {
+        size_t a = digit_run(s, j, n);
+        if ((a - j != 2 && a - j != 4) || a >= n || (s[a] != '-' && s[a] != '/'))
+            return i;
+        char sep = s[a];
+        size_t b = digit_run(s, a + 1, n);
+        if (b - a - 1 < 1 || b - a - 1 > 2 || b >= n || s[b] != sep)
+            return i;
+        size_t c = digit_run(s, b + 1, n);
+        if (c - b - 1 < 2 || c - b - 1 > 4 || c >= n)
+            return i;
+        size_t k = s[c] == 'T' ? c + 1 : skip_blank(s, c, n);
+        if (k == c)
+            return i;
+        e = time_at(s, k, n);
+        if (e == k)
+            return i;
+        if (e < n && s[e] == 'Z') {
+            e++;
+        } else if (e + 5 <= n && (s[e] == '+' || s[e] == '-') &&
+                   is_digit((unsigned char)s[e + 1]) && is_digit((unsigned char)s[e + 2])) {
+            size_t z = s[e + 3] == ':' ? e + 4 : e + 3;
+            if (z + 2 <= n && is_digit((unsigned char)s[z]) && is_digit((unsigned char)s[z + 1]))
+                e = z + 2;
+        }
+    } else {
+        return i;
+    }
+    if (e < n && is_alnum((unsigned char)s[e]))
+        return i;
+    return e;
+}
+
 int lp_scan(const char *msg, size_t n, bool builtin, char *out, size_t *out_len,
             struct lp_tok *toks, int max_tokens)
 {
@@ -358,15 +480,15 @@ int lp_scan(const char *msg, size_t n, bool builtin, char *out, size_t *out_len,
         if (i >= n)
             break;
         size_t s = i;
-        while (i < n && !is_space((unsigned char)msg[i]))
-            i++;
         if (nt > 0)
             out[o++] = ' ';
         struct lp_tok *tk = &toks[nt];
         tk->off = (uint32_t)o;
         if (nt == max_tokens - 1) {
-            /* Is there more after this one? Then it all becomes "<*>". */
-            size_t r = i;
+            /* Is there more after this token? Then it all becomes "<*>". */
+            size_t r = s;
+            while (r < n && !is_space((unsigned char)msg[r]))
+                r++;
             while (r < n && is_space((unsigned char)msg[r]))
                 r++;
             if (r < n) {
@@ -374,23 +496,43 @@ int lp_scan(const char *msg, size_t n, bool builtin, char *out, size_t *out_len,
                 o += LP_WILD_LEN;
                 tk->len = LP_WILD_LEN;
                 tk->digit = false;
+                tk->var = 2;
                 tk->h = lp_hash(out + tk->off, tk->len);
                 nt++;
                 break;
             }
         }
+        bool dig = false;
         if (builtin) {
-            o += mask_token(msg + s, i - s, out + o, &tk->digit);
+            /* A leading '[' or '(' may open a date-time. */
+            size_t p = s + (msg[s] == '[' || msg[s] == '(');
+            size_t e = p < n ? match_datetime(msg, p, n) : p;
+            if (e > p) {
+                if (p > s)
+                    out[o++] = msg[s];
+                memcpy(out + o, LP_WILD, LP_WILD_LEN);
+                o += LP_WILD_LEN;
+                s = e;
+                dig = true;
+            }
+        }
+        i = s;
+        while (i < n && !is_space((unsigned char)msg[i]))
+            i++;
+        if (builtin) {
+            bool d2 = false;
+            o += mask_token(msg + s, i - s, out + o, &d2);
+            dig |= d2;
         } else {
-            bool dig = false;
             for (size_t k = s; k < i; k++)
                 dig |= is_digit((unsigned char)msg[k]);
             memcpy(out + o, msg + s, i - s);
             o += i - s;
-            tk->digit = dig;
         }
+        tk->digit = dig;
         tk->len = (uint32_t)(o - tk->off);
         tk->h = lp_hash(out + tk->off, tk->len);
+        tk->var = wild_kind(out + tk->off, tk->len);
         nt++;
     }
     *out_len = o;

@@ -19,7 +19,8 @@
  * regexes) are masked to "<*>", it is split into whitespace tokens, and it
  * walks a fixed-depth tree: the first level keys on the token count, the
  * next depth-2 levels on the leading tokens (tokens with digits go to a
- * "<*>" child). In the leaf it joins the most similar cluster whose
+ * "<*>" child, and so do tokens with a mask in them). In the leaf it
+ * joins the most similar cluster whose
  * similarity reaches the threshold, and the cluster's template keeps the
  * tokens they share, with "<*>" where they differ; otherwise it starts a
  * new cluster.
@@ -48,8 +49,9 @@ struct aios_ops_drain_opts {
     int max_line;         /* bytes of a message kept (4096) */
     int max_tokens;       /* tokens of a message kept (256) */
     bool builtin_masks;   /* the hand-written variable scanner (true) */
-    /* Extra PCRE2 patterns; every match is replaced by "<*>" before the
-     * built-in masks run. Borrowed for the call to create only. */
+    /* Extra PCRE2 patterns; every match is replaced by "<*>". They run on
+     * the text after the built-in masks (so they see "<*>" where those
+     * matched). Borrowed for the call to create only. */
     const char *const *masks;
     int nmasks;
 };
