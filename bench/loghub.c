@@ -1,7 +1,7 @@
 /*
  * bench/loghub: accuracy of the log parser on the loghub 2k benchmark.
  *
- *   build/bench/loghub [--builtin-only] [--no-builtin] [--defaults] [-v] [DIR]
+ *   build/bench/loghub [--builtin-only] [--no-builtin] [--defaults] [-v] [-p] [DIR]
  *
  * DIR defaults to $AIOS_DATA/loghub, else AIOS_SOURCE_DIR/../shared/data/loghub.
  * For every system in DIR/settings.json it parses the raw lines with that
@@ -12,7 +12,8 @@
  *   --builtin-only  ignore the per-system regexes (built-in masks only)
  *   --no-builtin    only the per-system regexes, as the original Drain
  *   --defaults      ignore the per-system st/depth (use the parser defaults)
- *   -v              print the lines of wrongly grouped clusters
+ *   -v              print the clusters that are not exactly one true group
+ *   -p              print the templates that differ from the labelled ones
  */
 #include "ops/ops.h"
 
@@ -21,7 +22,7 @@
 #include <string.h>
 
 struct opts {
-    bool builtin_only, no_builtin, defaults, verbose;
+    bool builtin_only, no_builtin, defaults, verbose, pa_diff;
 };
 
 static int run_system(const char *dir, const char *sys, const struct opts *op, double *ga,
@@ -81,6 +82,20 @@ static int run_system(const char *dir, const char *sys, const struct opts *op, d
         same += h.truth_tpl[i] && strcmp(aios_ops_drain_template(d, pred[i]), h.truth_tpl[i]) == 0;
     *pa = (double)same / (double)h.n;
     *pub = h.published_ga;
+    if (op->pa_diff) {
+        /* One line per (template, true template) pair that differs. */
+        for (size_t i = 0; i < h.n; i++) {
+            const char *t = aios_ops_drain_template(d, pred[i]);
+            if (!h.truth_tpl[i] || strcmp(t, h.truth_tpl[i]) == 0)
+                continue;
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = pred[j] == pred[i] && h.truth[j] == h.truth[i];
+            if (!seen)
+                printf("  %s ours: %s\n  %*s true: %s\n", sys, t, (int)strlen(sys), "",
+                       h.truth_tpl[i]);
+        }
+    }
     if (op->verbose) {
         /* For each predicted cluster that is not exactly one true group,
          * show the template and the true templates it mixes or splits. */
@@ -143,9 +158,11 @@ int main(int argc, char **argv)
             op.defaults = true;
         else if (strcmp(argv[i], "-v") == 0)
             op.verbose = true;
+        else if (strcmp(argv[i], "-p") == 0)
+            op.pa_diff = true;
         else if (argv[i][0] == '-') {
             fprintf(stderr,
-                    "usage: loghub [--builtin-only] [--no-builtin] [--defaults] [-v] [DIR]\n");
+                    "usage: loghub [--builtin-only] [--no-builtin] [--defaults] [-v] [-p] [DIR]\n");
             return 2;
         } else
             dir = argv[i];

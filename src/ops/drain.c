@@ -433,6 +433,16 @@ static int cluster_push(struct aios_ops_drain *d, struct dcluster *c)
     return d->ncl++;
 }
 
+/* Two "key=value" tokens with different keys are different fields, never
+ * two values of one variable ("(uid=0)" and "LOGIN(uid=0)"). */
+static bool keys_differ(const char *a, size_t na, const char *b, size_t nb)
+{
+    const char *ea = memchr(a, '=', na), *eb = memchr(b, '=', nb);
+    if (!ea || !eb)
+        return false;
+    return ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0;
+}
+
 /* Similarity pass over a leaf; returns the best cluster or -1, *sim its
  * similarity. */
 static int leaf_best(const struct aios_ops_drain *d, int leaf, const char *buf,
@@ -443,11 +453,18 @@ static int leaf_best(const struct aios_ops_drain *d, int leaf, const char *buf,
     for (int k = 0; k < n->ncl; k++) {
         const struct dcluster *c = d->cl[n->cl[k]];
         int same = 0;
-        for (int i = 0; i < ntok; i++) {
-            if (c->var[i] != 2 && c->h[i] == toks[i].h && c->len[i] == toks[i].len &&
+        bool veto = false;
+        for (int i = 0; i < ntok && !veto; i++) {
+            if (c->var[i] == 2)
+                continue;
+            if (c->h[i] == toks[i].h && c->len[i] == toks[i].len &&
                 memcmp(c->text + c->off[i], buf + toks[i].off, toks[i].len) == 0)
                 same++;
+            else
+                veto = keys_differ(c->text + c->off[i], c->len[i], buf + toks[i].off, toks[i].len);
         }
+        if (veto)
+            continue;
         if (same > best_sim || (same == best_sim && c->nwild > best_wild)) {
             best = n->cl[k];
             best_sim = same;

@@ -10,6 +10,7 @@
  * so "blk_123" gives "blk_<*>" and "job_1445_0020" gives "job_<*>_<*>").
  * Kinds, tried in this order:
  *   URL      scheme://... to the end of the token (trailing punctuation kept)
+ *   ident    a name and numbers joined by '_': "blk_-123", "job_1445_0020"
  *   UUID     8-4-4-4-12 hex digits
  *   MAC      six pairs of hex digits joined by ':' or '-'
  *   hex      0x followed by hex digits, or a run of >= 8 hex digits with a
@@ -17,8 +18,9 @@
  *   IPv4     four 1-3 digit groups joined by '.', an optional leading '/'
  *   path     /a/b... (at least two '/'-led segments), with the characters
  *            of file names; ':' ends it so "path:line" keeps the ':'
+ *   version  v or V, then a number with a '.' in it: "v1.12"
  *   number   optional sign, digits, more digit groups joined by '.', ',',
- *            '-' or '/' (so dates, versions and decimals are one span; ':'
+ *            '-', '/' or 'x' (so dates, sizes like 80x25, versions and decimals are one span; ':'
  *            is not a joiner, so times read "<*>:<*>:<*>" and ip:port
  *            "<*>:<*>"), then optionally a unit (ms, s, KB, MB, GHz, ...)
  * A number must end where a word ends: "ext3" and "2nd" stay as they are.
@@ -262,7 +264,7 @@ static size_t match_number(const char *t, size_t i, size_t m)
     if (e == j)
         return i;
     j = e;
-    while (j + 1 < m && (t[j] == '.' || t[j] == ',' || t[j] == '-' || t[j] == '/') &&
+    while (j + 1 < m && (t[j] == '.' || t[j] == ',' || t[j] == '-' || t[j] == '/' || t[j] == 'x') &&
            is_digit((unsigned char)t[j + 1]))
         j = digit_run(t, j + 1, m);
     if (word_ends(t, j, m))
@@ -273,6 +275,31 @@ static size_t match_number(const char *t, size_t i, size_t m)
     if (word_ends(t, u, m) && is_unit(t + j, u - j))
         return u;
     return i;
+}
+
+/* An identifier made of a name and numbers joined by '_' ("blk_-123",
+ * "job_1445144423722_0020", "container_01_000002"): a run of letters,
+ * digits and '_' (a '-' only right after '_') holding a '_' and a run of
+ * at least 3 digits. */
+static size_t match_ident(const char *t, size_t i, size_t m)
+{
+    size_t j = i, run = 0, longest = 0;
+    bool under = false;
+    while (j < m) {
+        unsigned char c = (unsigned char)t[j];
+        if (is_digit(c)) {
+            run++;
+            if (run > longest)
+                longest = run;
+        } else if (is_alpha(c) || c == '_' || (c == '-' && j > i && t[j - 1] == '_')) {
+            run = 0;
+            under |= c == '_';
+        } else {
+            break;
+        }
+        j++;
+    }
+    return under && longest >= 3 && t[j - 1] != '_' ? j : i;
 }
 
 /* The end of a variable span starting at word start i, or i. */
@@ -287,6 +314,12 @@ static size_t match_span(const char *t, size_t i, size_t m)
     }
     if (is_alpha(c)) {
         if ((e = match_url(t, i, m)) > i)
+            return e;
+        if ((e = match_ident(t, i, m)) > i)
+            return e;
+        /* A version: v1.2, V2.0.1 */
+        if ((c == 'v' || c == 'V') && i + 1 < m && is_digit((unsigned char)t[i + 1]) &&
+            (e = match_number(t, i + 1, m)) > i + 1 && memchr(t + i, '.', e - i))
             return e;
         if (!is_hex(c))
             return i;
