@@ -452,19 +452,23 @@ static int leaf_best(const struct aios_ops_drain *d, int leaf, const char *buf,
     int best = -1, best_sim = -1, best_wild = -1;
     for (int k = 0; k < n->ncl; k++) {
         const struct dcluster *c = d->cl[n->cl[k]];
-        int same = 0;
+        int same = 0, equal = 0;
         bool veto = false;
         for (int i = 0; i < ntok && !veto; i++) {
-            if (c->var[i] == 2)
-                continue;
             if (c->h[i] == toks[i].h && c->len[i] == toks[i].len &&
-                memcmp(c->text + c->off[i], buf + toks[i].off, toks[i].len) == 0)
-                same++;
-            else
+                memcmp(c->text + c->off[i], buf + toks[i].off, toks[i].len) == 0) {
+                equal++;
+                same += c->var[i] != 2;
+            } else if (c->var[i] != 2) {
                 veto = keys_differ(c->text + c->off[i], c->len[i], buf + toks[i].off, toks[i].len);
+            }
         }
         if (veto)
             continue;
+        /* A message that is the template's text exactly belongs to it,
+         * even when the template is mostly "<*>". */
+        if (equal == ntok)
+            same = ntok;
         if (same > best_sim || (same == best_sim && c->nwild > best_wild)) {
             best = n->cl[k];
             best_sim = same;
