@@ -593,10 +593,10 @@ void aios_ops_drain_destroy(aios_ops_drain *d)
     aios_free(d);
 }
 
-/* Applies the user masks; returns the text to scan (msg itself when there
- * are none) and its length in *n. The output stays within LP_SCAN_CAP of
- * the cut message: a replacement adds at most 3 bytes per matched byte,
- * and an empty match is skipped. */
+/* Applies the user masks in turn; returns the text to scan (msg itself
+ * when none matched) and its length in *n. A replacement writes 3 bytes
+ * for at least one matched byte (empty matches mask nothing), and the
+ * output is cut at d->rcap bytes, which only a pathological regex reaches. */
 static const char *apply_user_masks(aios_ops_drain *d, const char *msg, size_t *n)
 {
     size_t cap = d->rcap;
@@ -604,7 +604,7 @@ static const char *apply_user_masks(aios_ops_drain *d, const char *msg, size_t *
     size_t len = *n;
     for (int r = 0; r < d->nre; r++) {
         char *dst = (src == d->rbuf) ? d->rbuf2 : d->rbuf;
-        size_t o = 0, pos = 0;
+        size_t o = 0, pos = 0, last = 0; /* search from pos; copied up to last */
         bool any = false;
         while (pos <= len) {
             int m = pcre2_match(d->re[r], (PCRE2_SPTR)src, len, pos, 0, d->md, NULL);
@@ -612,27 +612,25 @@ static const char *apply_user_masks(aios_ops_drain *d, const char *msg, size_t *
                 break;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(d->md);
             size_t s = ov[0], e = ov[1];
-            if (e <= s || s < pos) { /* empty match: step over one byte */
-                if (pos >= len)
-                    break;
-                pos++;
+            if (e <= s) { /* an empty match masks nothing: search on after it */
+                pos = s + 1;
                 continue;
             }
-            if (o + (s - pos) + LP_WILD_LEN > cap)
+            if (o + (s - last) + LP_WILD_LEN > cap)
                 break;
-            memcpy(dst + o, src + pos, s - pos);
-            o += s - pos;
+            memcpy(dst + o, src + last, s - last);
+            o += s - last;
             memcpy(dst + o, LP_WILD, LP_WILD_LEN);
             o += LP_WILD_LEN;
-            pos = e;
+            pos = last = e;
             any = true;
         }
         if (!any)
             continue;
-        size_t rest = len - pos;
+        size_t rest = len - last;
         if (o + rest > cap)
             rest = cap - o;
-        memcpy(dst + o, src + pos, rest);
+        memcpy(dst + o, src + last, rest);
         o += rest;
         src = dst;
         len = o;

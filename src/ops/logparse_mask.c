@@ -6,11 +6,12 @@
  * a microsecond.
  *
  * A span is only tried where a word starts: at the start of a token or
- * after a byte that is not a letter or a digit ('_' counts as a separator,
- * so "blk_123" gives "blk_<*>" and "job_1445_0020" gives "job_<*>_<*>").
+ * after a byte that is not a letter, digit or '_' (so "x86_64" and "ext3"
+ * stay whole, while "uid=0" gives "uid=<*>").
  * Kinds, tried in this order:
  *   URL      scheme://... to the end of the token (trailing punctuation kept)
  *   ident    a name and numbers joined by '_': "blk_-123", "job_1445_0020"
+ *            (a run of at least 3 digits in it)
  *   UUID     8-4-4-4-12 hex digits
  *   MAC      six pairs of hex digits joined by ':' or '-'
  *   hex      0x followed by hex digits, or a run of >= 8 hex digits with a
@@ -19,6 +20,8 @@
  *   path     /a/b... (at least two '/'-led segments), with the characters
  *            of file names; ':' ends it so "path:line" keeps the ':'
  *   version  v or V, then a number with a '.' in it: "v1.12"
+ *   datetime a one-token date and time, "2024-01-02T10:11:12.5Z" (those
+ *            over several tokens are found by lp_scan, see below)
  *   number   optional sign, digits, more digit groups joined by '.', ',',
  *            '-', '/' or 'x' (so dates, sizes like 80x25, versions and decimals are one span; ':'
  *            is not a joiner, so times read "<*>:<*>:<*>" and ip:port
@@ -42,6 +45,12 @@ static inline bool is_alpha(unsigned char c)
 static inline bool is_alnum(unsigned char c)
 {
     return is_digit(c) || is_alpha(c);
+}
+
+/* Letters, digits and '_': the bytes a word is made of. */
+static inline bool is_word(unsigned char c)
+{
+    return is_alnum(c) || c == '_';
 }
 
 static inline bool is_hex(unsigned char c)
@@ -121,7 +130,7 @@ static size_t digit_run(const char *t, size_t i, size_t m)
 
 static bool word_ends(const char *t, size_t j, size_t m)
 {
-    return j >= m || !is_alnum((unsigned char)t[j]);
+    return j >= m || !is_word((unsigned char)t[j]);
 }
 
 static size_t strip_trailing_punct(const char *t, size_t i, size_t j)
@@ -277,125 +286,6 @@ static size_t match_number(const char *t, size_t i, size_t m)
     return i;
 }
 
-/* An identifier made of a name and numbers joined by '_' ("blk_-123",
- * "job_1445144423722_0020", "container_01_000002"): a run of letters,
- * digits and '_' (a '-' only right after '_') holding a '_' and a run of
- * at least 3 digits. */
-static size_t match_ident(const char *t, size_t i, size_t m)
-{
-    size_t j = i, run = 0, longest = 0;
-    bool under = false;
-    while (j < m) {
-        unsigned char c = (unsigned char)t[j];
-        if (is_digit(c)) {
-            run++;
-            if (run > longest)
-                longest = run;
-        } else if (is_alpha(c) || c == '_' || (c == '-' && j > i && t[j - 1] == '_')) {
-            run = 0;
-            under |= c == '_';
-        } else {
-            break;
-        }
-        j++;
-    }
-    return under && longest >= 3 && t[j - 1] != '_' ? j : i;
-}
-
-/* The end of a variable span starting at word start i, or i. */
-static size_t match_span(const char *t, size_t i, size_t m)
-{
-    unsigned char c = (unsigned char)t[i];
-    size_t e;
-    if (c == '/') {
-        if ((e = match_ipv4(t, i, m)) > i)
-            return e;
-        return match_path(t, i, m);
-    }
-    if (is_alpha(c)) {
-        if ((e = match_url(t, i, m)) > i)
-            return e;
-        if ((e = match_ident(t, i, m)) > i)
-            return e;
-        /* A version: v1.2, V2.0.1 */
-        if ((c == 'v' || c == 'V') && i + 1 < m && is_digit((unsigned char)t[i + 1]) &&
-            (e = match_number(t, i + 1, m)) > i + 1 && memchr(t + i, '.', e - i))
-            return e;
-        if (!is_hex(c))
-            return i;
-    }
-    if (is_hex(c)) {
-        if ((e = match_uuid(t, i, m)) > i)
-            return e;
-        if ((e = match_mac(t, i, m)) > i)
-            return e;
-        if ((e = match_hex(t, i, m)) > i)
-            return e;
-    }
-    if (is_digit(c)) {
-        if ((e = match_ipv4(t, i, m)) > i)
-            return e;
-    }
-    if (is_digit(c) || ((c == '-' || c == '+') && i + 1 < m && is_digit((unsigned char)t[i + 1])))
-        return match_number(t, i, m);
-    return i;
-}
-
-/* Masks token t[0..m) into out; returns bytes written (at most 3m). */
-static size_t mask_token(const char *t, size_t m, char *out, bool *digit)
-{
-    size_t o = 0;
-    size_t i = 0;
-    bool dig = false;
-    while (i < m) {
-        unsigned char c = (unsigned char)t[i];
-        if (i == 0 || !is_alnum((unsigned char)t[i - 1])) {
-            if (is_alnum(c) || c == '/' || c == '-' || c == '+') {
-                size_t e = match_span(t, i, m);
-                if (e > i) {
-                    memcpy(out + o, LP_WILD, LP_WILD_LEN);
-                    o += LP_WILD_LEN;
-                    i = e;
-                    continue;
-                }
-            }
-            if (is_alpha(c)) {
-                /* No span starts inside this word: copy it whole. */
-                size_t e = i;
-                while (e < m && is_alnum((unsigned char)t[e]))
-                    e++;
-                for (size_t k = i; k < e; k++)
-                    dig |= is_digit((unsigned char)t[k]);
-                memcpy(out + o, t + i, e - i);
-                o += e - i;
-                i = e;
-                continue;
-            }
-        }
-        dig |= is_digit(c);
-        out[o++] = (char)c;
-        i++;
-    }
-    *digit = dig;
-    return o;
-}
-
-/* 0: no "<*>" in the token; 1: a "<*>" and letters ("uid=<*>"); 2: a
- * "<*>" and no letters outside it ("<*>:", "<*>:<*>"). */
-static uint8_t wild_kind(const char *t, size_t n)
-{
-    bool wild = false, letters = false;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] == '<' && i + LP_WILD_LEN <= n && t[i + 1] == '*' && t[i + 2] == '>') {
-            wild = true;
-            i += LP_WILD_LEN - 1;
-        } else if (is_alpha((unsigned char)t[i])) {
-            letters = true;
-        }
-    }
-    return !wild ? 0 : letters ? 1 : 2;
-}
-
 /* ---- date-times that span tokens ------------------------------------ */
 
 static size_t skip_blank(const char *s, size_t i, size_t n)
@@ -500,6 +390,127 @@ static size_t match_datetime(const char *s, size_t i, size_t n)
     if (e < n && is_alnum((unsigned char)s[e]))
         return i;
     return e;
+}
+
+/* An identifier made of a name and numbers joined by '_' ("blk_-123",
+ * "job_1445144423722_0020", "container_01_000002"): a run of letters,
+ * digits and '_' (a '-' only right after '_') holding a '_' and a run of
+ * at least 3 digits. */
+static size_t match_ident(const char *t, size_t i, size_t m)
+{
+    size_t j = i, run = 0, longest = 0;
+    bool under = false;
+    while (j < m) {
+        unsigned char c = (unsigned char)t[j];
+        if (is_digit(c)) {
+            run++;
+            if (run > longest)
+                longest = run;
+        } else if (is_alpha(c) || c == '_' || (c == '-' && j > i && t[j - 1] == '_')) {
+            run = 0;
+            under |= c == '_';
+        } else {
+            break;
+        }
+        j++;
+    }
+    return under && longest >= 3 && t[j - 1] != '_' ? j : i;
+}
+
+/* The end of a variable span starting at word start i, or i. */
+static size_t match_span(const char *t, size_t i, size_t m)
+{
+    unsigned char c = (unsigned char)t[i];
+    size_t e;
+    if (c == '/') {
+        if ((e = match_ipv4(t, i, m)) > i)
+            return e;
+        return match_path(t, i, m);
+    }
+    if (is_alpha(c)) {
+        if ((e = match_url(t, i, m)) > i)
+            return e;
+        if ((e = match_ident(t, i, m)) > i)
+            return e;
+        /* A version: v1.2, V2.0.1 */
+        if ((c == 'v' || c == 'V') && i + 1 < m && is_digit((unsigned char)t[i + 1]) &&
+            (e = match_number(t, i + 1, m)) > i + 1 && memchr(t + i, '.', e - i))
+            return e;
+        if (!is_hex(c))
+            return i;
+    }
+    if (is_hex(c)) {
+        if ((e = match_uuid(t, i, m)) > i)
+            return e;
+        if ((e = match_mac(t, i, m)) > i)
+            return e;
+        if ((e = match_hex(t, i, m)) > i)
+            return e;
+    }
+    if (is_digit(c)) {
+        if ((e = match_ipv4(t, i, m)) > i)
+            return e;
+        if ((e = match_datetime(t, i, m)) > i) /* one-token forms: 2024-01-02T10:11:12 */
+            return e;
+    }
+    if (is_digit(c) || ((c == '-' || c == '+') && i + 1 < m && is_digit((unsigned char)t[i + 1])))
+        return match_number(t, i, m);
+    return i;
+}
+
+/* Masks token t[0..m) into out; returns bytes written (at most 3m). */
+static size_t mask_token(const char *t, size_t m, char *out, bool *digit)
+{
+    size_t o = 0;
+    size_t i = 0;
+    bool dig = false;
+    while (i < m) {
+        unsigned char c = (unsigned char)t[i];
+        if (i == 0 || !is_word((unsigned char)t[i - 1])) {
+            if (is_alnum(c) || c == '/' || c == '-' || c == '+') {
+                size_t e = match_span(t, i, m);
+                if (e > i) {
+                    memcpy(out + o, LP_WILD, LP_WILD_LEN);
+                    o += LP_WILD_LEN;
+                    i = e;
+                    continue;
+                }
+            }
+            if (is_alpha(c) || c == '_') {
+                /* No span starts inside this word: copy it whole. */
+                size_t e = i;
+                while (e < m && is_word((unsigned char)t[e]))
+                    e++;
+                for (size_t k = i; k < e; k++)
+                    dig |= is_digit((unsigned char)t[k]);
+                memcpy(out + o, t + i, e - i);
+                o += e - i;
+                i = e;
+                continue;
+            }
+        }
+        dig |= is_digit(c);
+        out[o++] = (char)c;
+        i++;
+    }
+    *digit = dig;
+    return o;
+}
+
+/* 0: no "<*>" in the token; 1: a "<*>" and letters ("uid=<*>"); 2: a
+ * "<*>" and no letters outside it ("<*>:", "<*>:<*>"). */
+static uint8_t wild_kind(const char *t, size_t n)
+{
+    bool wild = false, letters = false;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '<' && i + LP_WILD_LEN <= n && t[i + 1] == '*' && t[i + 2] == '>') {
+            wild = true;
+            i += LP_WILD_LEN - 1;
+        } else if (is_alpha((unsigned char)t[i])) {
+            letters = true;
+        }
+    }
+    return !wild ? 0 : letters ? 1 : 2;
 }
 
 int lp_scan(const char *msg, size_t n, bool builtin, char *out, size_t *out_len,
