@@ -32,35 +32,53 @@
 
 #include <string.h>
 
+/* Byte classes, one table lookup per test (this file's hot loops run
+ * them on every byte of every line). */
+enum { C_DIGIT = 1, C_ALPHA = 2, C_HEX = 4, C_WORD = 8, C_SPACE = 16 };
+static const unsigned char cls[256] = {
+    ['0' ... '9'] = C_DIGIT | C_HEX | C_WORD,
+    ['a' ... 'f'] = C_ALPHA | C_HEX | C_WORD,
+    ['A' ... 'F'] = C_ALPHA | C_HEX | C_WORD,
+    ['g' ... 'z'] = C_ALPHA | C_WORD,
+    ['G' ... 'Z'] = C_ALPHA | C_WORD,
+    ['_'] = C_WORD,
+    [' '] = C_SPACE,
+    ['\t'] = C_SPACE,
+    ['\n'] = C_SPACE,
+    ['\r'] = C_SPACE,
+    ['\v'] = C_SPACE,
+    ['\f'] = C_SPACE,
+};
+
 static inline bool is_digit(unsigned char c)
 {
-    return (unsigned)(c - '0') < 10;
+    return cls[c] & C_DIGIT;
 }
 
 static inline bool is_alpha(unsigned char c)
 {
-    return (unsigned)((c | 32) - 'a') < 26;
+    return cls[c] & C_ALPHA;
 }
 
 static inline bool is_alnum(unsigned char c)
 {
-    return is_digit(c) || is_alpha(c);
+    return cls[c] & (C_DIGIT | C_ALPHA);
 }
 
 /* Letters, digits and '_': the bytes a word is made of. */
 static inline bool is_word(unsigned char c)
 {
-    return is_alnum(c) || c == '_';
+    return cls[c] & C_WORD;
 }
 
 static inline bool is_hex(unsigned char c)
 {
-    return is_digit(c) || (unsigned)((c | 32) - 'a') < 6;
+    return cls[c] & C_HEX;
 }
 
 static inline bool is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    return cls[c] & C_SPACE;
 }
 
 uint64_t lp_hash(const char *s, size_t n)
@@ -427,33 +445,51 @@ static size_t match_span(const char *t, size_t i, size_t m)
             return e;
         return match_path(t, i, m);
     }
+    /* Cheap shape tests first: this runs at every word start, and each
+     * matcher is only tried when the shape allows it. */
+    size_t h = hex_run(t, i, m);
+    unsigned char after = h < m ? (unsigned char)t[h] : 0;
+    if (h - i == 8 && after == '-' && (e = match_uuid(t, i, m)) > i)
+        return e;
+    if (h - i == 2 && (after == ':' || after == '-') && (e = match_mac(t, i, m)) > i)
+        return e;
     if (is_alpha(c)) {
-        if ((e = match_url(t, i, m)) > i)
+        size_t w = h;
+        bool dig = false;
+        for (size_t k = i; k < h; k++)
+            dig |= is_digit((unsigned char)t[k]);
+        while (w < m && (is_word((unsigned char)t[w]) || (t[w] == '-' && t[w - 1] == '_'))) {
+            dig |= is_digit((unsigned char)t[w]);
+            w++;
+        }
+        if (w < m && strchr(":+.-", t[w]) && (e = match_url(t, i, m)) > i)
             return e;
+        if (!dig)
+            return i;
         if ((e = match_ident(t, i, m)) > i)
             return e;
         /* A version: v1.2, V2.0.1 */
         if ((c == 'v' || c == 'V') && i + 1 < m && is_digit((unsigned char)t[i + 1]) &&
             (e = match_number(t, i + 1, m)) > i + 1 && memchr(t + i, '.', e - i))
             return e;
-        if (!is_hex(c))
-            return i;
-    }
-    if (is_hex(c)) {
-        if ((e = match_uuid(t, i, m)) > i)
-            return e;
-        if ((e = match_mac(t, i, m)) > i)
-            return e;
-        if ((e = match_hex(t, i, m)) > i)
-            return e;
+        return h - i >= 8 ? match_hex(t, i, m) : i;
     }
     if (is_digit(c)) {
-        if ((e = match_ipv4(t, i, m)) > i)
+        if ((c == '0' && i + 1 < m && (t[i + 1] | 32) == 'x') || h - i >= 8) {
+            if ((e = match_hex(t, i, m)) > i)
+                return e;
+        }
+        size_t d = digit_run(t, i, m);
+        unsigned char dn = d < m ? (unsigned char)t[d] : 0;
+        if (d - i <= 3 && dn == '.' && (e = match_ipv4(t, i, m)) > i)
             return e;
-        if ((e = match_datetime(t, i, m)) > i) /* one-token forms: 2024-01-02T10:11:12 */
+        /* one-token date-times: 2024-01-02T10:11:12 */
+        if ((d - i == 2 || d - i == 4) && (dn == '-' || dn == '/') &&
+            (e = match_datetime(t, i, m)) > i)
             return e;
+        return match_number(t, i, m);
     }
-    if (is_digit(c) || ((c == '-' || c == '+') && i + 1 < m && is_digit((unsigned char)t[i + 1])))
+    if ((c == '-' || c == '+') && i + 1 < m && is_digit((unsigned char)t[i + 1]))
         return match_number(t, i, m);
     return i;
 }
@@ -550,7 +586,12 @@ int lp_scan(const char *msg, size_t n, bool builtin, char *out, size_t *out_len,
         if (builtin) {
             /* A leading '[' or '(' may open a date-time. */
             size_t p = s + (msg[s] == '[' || msg[s] == '(');
-            size_t e = p < n ? match_datetime(msg, p, n) : p;
+            size_t e = p;
+            /* Only a digit or a capitalised 3-letter word can start one. */
+            if (p < n &&
+                (is_digit((unsigned char)msg[p]) || ((unsigned)(msg[p] - 'A') < 26 && p + 3 < n &&
+                                                     !is_alpha((unsigned char)msg[p + 3]))))
+                e = match_datetime(msg, p, n);
             if (e > p) {
                 if (p > s)
                     out[o++] = msg[s];
