@@ -84,7 +84,7 @@ struct aios_ops_drain {
     int nre;
 
     /* per-message scratch */
-    char *sbuf;         /* the scan (masked tokens): LP_SCAN_CAP(max_line) */
+    char *sbuf;         /* the scan (masked tokens): rcap + 16 */
     char *rbuf, *rbuf2; /* after user masks: rcap each */
     size_t rcap;
     struct lp_tok *toks;

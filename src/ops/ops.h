@@ -15,15 +15,18 @@
  *
  * An online template miner of the Drain family. Each log message (the
  * content part of a line) is cut to a bounded size, its variable parts
- * (numbers, IPs, hex, UUIDs, paths, URLs, dates/times, and any user PCRE2
- * regexes) are masked to "<*>", it is split into whitespace tokens, and it
- * walks a fixed-depth tree: the first level keys on the token count, the
- * next depth-2 levels on the leading tokens (tokens with digits go to a
- * "<*>" child, and so do tokens with a mask in them). In the leaf it
- * joins the most similar cluster whose
- * similarity reaches the threshold, and the cluster's template keeps the
- * tokens they share, with "<*>" where they differ; otherwise it starts a
- * new cluster.
+ * (numbers, IPs, hex, UUIDs, MACs, paths, URLs, dates/times, ids such as
+ * blk_123, versions, and any user PCRE2 regexes) are masked to "<*>", it
+ * is split into whitespace tokens, and it walks a fixed-depth tree: the
+ * first level keys on the token count, the next depth-2 levels on the
+ * leading tokens (tokens with a digit or a mask go to a "<*>" child). In
+ * the leaf it joins the most similar cluster whose similarity reaches the
+ * threshold, and the cluster's template keeps the tokens they share, with
+ * "<*>" where they differ; otherwise it starts a new cluster. Similarity
+ * is Drain's (share of equal tokens) except that masked tokens with only
+ * punctuation around them ("<*>:") are not agreement, an exact masked
+ * match always joins, and two key=value tokens with different keys keep
+ * messages apart (see drain.c).
  *
  * Bounds (every one is an option below):
  *   - a message longer than max_line bytes is cut to max_line bytes (at a
@@ -36,8 +39,9 @@
  *     cluster (template "<*>"), so the total is at most max_clusters + 1;
  *   - a tree node has at most max_children children; later distinct tokens
  *     share its "<*>" child.
- * Memory is then bounded by about max_clusters * (max_line + 16 *
- * max_tokens) bytes. Nothing grows with the number of lines parsed.
+ * Memory is then bounded by about max_clusters * (3 * max_line + 17 *
+ * max_tokens + 64 * depth) bytes plus fixed scratch of about 30 * max_line
+ * bytes. Nothing grows with the number of lines parsed.
  * ====================================================================== */
 
 /* Options of a parser; start from aios_ops_drain_opts_default(). */
