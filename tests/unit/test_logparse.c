@@ -161,8 +161,8 @@ static void test_long_lines(void)
     line[sizeof line - 1] = 0;
     int c = add(d, line);
     CHECK_EQ_INT(strlen(aios_ops_drain_template(d, c)), 64);
-    /* The cut never splits a UTF-8 character: 21 x "é" (2 bytes) + "abc"
-     * cut at 64 bytes backs off to 62 + ... the last whole character. */
+    /* The cut never splits a UTF-8 character: "a" and 40 x "\xc3\xa9" (81
+     * bytes) cut at 64 would end inside a character, so 63 bytes remain. */
     char u[128] = "";
     strcat(u, "a");
     for (int i = 0; i < 40; i++)
