@@ -10,5 +10,7 @@
 
 #include "base/base.h"
 #include "llm/llm_sample.h"
+/* chat templates (Jinja engine, built-in templates): */
+#include "llm/llm_chat.h"
 
 #endif
