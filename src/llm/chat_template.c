@@ -20,6 +20,8 @@
 #include <string.h>
 
 static const char tmpl_llama2[] =
+    "{%- set bos_token = bos_token | default('') -%}\n"
+    "{%- set eos_token = eos_token | default('') -%}\n"
     "{%- if messages and messages[0]['role'] == 'system' -%}\n"
     "  {%- set system = messages[0]['content'] -%}\n"
     "  {%- set loop_messages = messages[1:] -%}\n"
@@ -44,6 +46,7 @@ static const char tmpl_llama2[] =
     "{%- endfor -%}\n";
 
 static const char tmpl_llama3[] =
+    "{%- set bos_token = bos_token | default('') -%}\n"
     "{%- for message in messages -%}\n"
     "  {%- if loop.first -%}{{- bos_token -}}{%- endif -%}\n"
     "  {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + "
