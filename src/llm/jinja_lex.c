@@ -154,6 +154,45 @@ static int lex_string(struct lex *L, char q)
                 i++;
                 L->line++;
                 continue; /* line continuation */
+            case 'x':
+            case 'u':
+            case 'U': {
+                /* \xHH, \uHHHH, \UHHHHHHHH: a code point, written as UTF-8 */
+                int nd = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                uint32_t cp = 0;
+                int k = 0;
+                for (; k < nd && i + 1 + (size_t)k < L->n; k++) {
+                    char h = L->src[i + 1 + (size_t)k];
+                    int d = (h >= '0' && h <= '9')   ? h - '0'
+                            : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                            : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                                     : -1;
+                    if (d < 0)
+                        break;
+                    cp = cp * 16 + (uint32_t)d;
+                }
+                if (k != nd || cp > 0x10FFFF) {
+                    rc = aios_err_set(L->err, AIOS_EPARSE, "template line %d: bad \\%c escape",
+                                      L->line, e);
+                    goto out;
+                }
+                i += (size_t)nd + 1;
+                char u[4];
+                int ul = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+                if (ul == 1) {
+                    u[0] = (char)cp;
+                } else {
+                    for (int q = ul - 1; q > 0; q--) {
+                        u[q] = (char)(0x80 | (cp & 0x3F));
+                        cp >>= 6;
+                    }
+                    u[0] = (char)((ul == 2 ? 0xC0 : ul == 3 ? 0xE0 : 0xF0) | cp);
+                }
+                rc = aios_buf_append(&b, u, (size_t)ul);
+                if (rc)
+                    goto out;
+                continue;
+            }
             default:
                 /* Python keeps unknown escapes as they are */
                 rc = aios_buf_putc(&b, '\\');

@@ -914,7 +914,10 @@ static int parse_body(struct parser *P, const char *const *ends, struct jnode **
         case JT_EOF:
             if (ends) {
                 char m[128];
-                snprintf(m, sizeof m, "unexpected end of template, expected '%s'", ends[0]);
+                int last = 0;
+                while (ends[last + 1])
+                    last++;
+                snprintf(m, sizeof m, "unexpected end of template, expected '%s'", ends[last]);
                 return perr(P, m, NULL);
             }
             return AIOS_OK;
