@@ -235,6 +235,67 @@ void jargs_free(struct jargs *a);
 /* Positional argument i or keyword `kw` (NULL when neither was given). */
 const struct jv *jargs_get(const struct jargs *a, int i, const char *kw);
 
+/* ---- helpers shared by the builtins (jinja_builtins.c) ------------------ */
+
+static inline bool jv_is(const struct jv *v, json_type t)
+{
+    return v && v->k == JV_JSON && json_typeof(v->j) == t;
+}
+static inline bool jv_is_str(const struct jv *v)
+{
+    return jv_is(v, JSON_STRING);
+}
+/* ints and bools (Python's bool is an int) */
+static inline bool jv_is_int(const struct jv *v)
+{
+    return v && v->k == JV_JSON && (json_is_integer(v->j) || json_is_boolean(v->j));
+}
+static inline bool jv_is_num(const struct jv *v)
+{
+    return v && v->k == JV_JSON && (json_is_number(v->j) || json_is_boolean(v->j));
+}
+static inline int64_t jv_int(const struct jv *v)
+{
+    return json_is_integer(v->j) ? (int64_t)json_integer_value(v->j) : json_is_true(v->j);
+}
+static inline double jv_num(const struct jv *v)
+{
+    return json_is_real(v->j) ? json_real_value(v->j) : (double)jv_int(v);
+}
+
+enum jinja_casemode { JCASE_UPPER, JCASE_LOWER, JCASE_TITLE, JCASE_CAPITALIZE };
+
+int jinja_ret_json(struct jstate *st, json_t *j, struct jv *out); /* NULL j: ENOMEM */
+int jinja_ret_bool(struct jstate *st, bool b, struct jv *out);
+int jinja_type_err(struct jstate *st, const char *what, const struct jv *v);
+/* Makes a string of b (freed) when rc is AIOS_OK, else reports rc. */
+int jinja_ret_buf(struct jstate *st, struct aios_buf *b, int rc, struct jv *out);
+/* Appends item_new (reference taken) within the list limits. */
+int jinja_list_push(struct jstate *st, json_t *arr, json_t *item_new);
+/* Python's str.isspace for one code point. */
+bool jinja_py_space(int32_t c);
+/* Decodes the code point at s[i], returns its length (invalid bytes: 1). */
+size_t jinja_next_cp(const char *s, size_t n, size_t i, int32_t *cp);
+/* which: 1 left, 2 right, 3 both; chars NULL = whitespace. */
+int jinja_strip(struct jstate *st, const struct jv *in, const struct jv *chars, int which,
+                struct jv *out);
+int jinja_case(struct jstate *st, const struct jv *in, enum jinja_casemode m, struct jv *out);
+int jinja_replace(struct jstate *st, const struct jv *in, const struct jv *old,
+                  const struct jv *new_, const struct jv *count, struct jv *out);
+/* Python str.split / rsplit; sep NULL = runs of whitespace. */
+int jinja_split(struct jstate *st, const struct jv *in, const struct jv *sep,
+                const struct jv *maxsplit, bool from_right, struct jv *out);
+int jinja_affix(struct jstate *st, const struct jv *in, const struct jv *a, bool end,
+                struct jv *out);
+/* Python's `fmt % args` (args a list = several values). */
+int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args, struct jv *out);
+/* The elements of a list, the keys of a dict or the characters of a string. */
+int jinja_as_list(struct jstate *st, const struct jv *in, json_t **out);
+/* dict.items() as a list of [key, value]. */
+int jinja_items(struct jstate *st, const struct jv *in, struct jv *out);
+/* Refuses to store v in target when that would make a cycle. */
+int jinja_check_store(struct jstate *st, const json_t *target, const struct jv *v);
+
 /* UTF-8 helpers. */
 size_t jinja_utf8_len(const char *s, size_t n);
 /* Byte offset of code point index cp (clamped to n). */

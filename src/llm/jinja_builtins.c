@@ -23,43 +23,13 @@
             return rc_;                                                                            \
     } while (0)
 
-static bool is_j(const struct jv *v, json_type t)
-{
-    return v && v->k == JV_JSON && json_typeof(v->j) == t;
-}
-
-static bool is_str(const struct jv *v)
-{
-    return is_j(v, JSON_STRING);
-}
-
-static bool is_int(const struct jv *v)
-{
-    return v && v->k == JV_JSON && (json_is_integer(v->j) || json_is_boolean(v->j));
-}
-
-static bool is_num(const struct jv *v)
-{
-    return v && v->k == JV_JSON && (json_is_number(v->j) || json_is_boolean(v->j));
-}
-
-static int64_t int_of(const struct jv *v)
-{
-    return json_is_integer(v->j) ? (int64_t)json_integer_value(v->j) : json_is_true(v->j);
-}
-
-static double num_of(const struct jv *v)
-{
-    return json_is_real(v->j) ? json_real_value(v->j) : (double)int_of(v);
-}
-
 static bool arg_true(const struct jargs *a, int i, const char *kw)
 {
     const struct jv *v = jargs_get(a, i, kw);
     return v && jv_truthy(v);
 }
 
-static int ret_json(struct jstate *st, json_t *j, struct jv *out)
+int jinja_ret_json(struct jstate *st, json_t *j, struct jv *out)
 {
     if (!j)
         return jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
@@ -67,31 +37,33 @@ static int ret_json(struct jstate *st, json_t *j, struct jv *out)
     return AIOS_OK;
 }
 
-static int ret_bool(struct jstate *st, bool b, struct jv *out)
+int jinja_ret_bool(struct jstate *st, bool b, struct jv *out)
 {
-    return ret_json(st, json_boolean(b), out);
+    return jinja_ret_json(st, json_boolean(b), out);
 }
 
-static int type_err(struct jstate *st, const char *what, const struct jv *v)
+int jinja_type_err(struct jstate *st, const char *what, const struct jv *v)
 {
     return jinja_fail(st, 0, AIOS_EFORMAT, "%s: unsupported value of type %s", what,
                       jinja_type_name(v));
 }
 
-static int ret_buf(struct jstate *st, struct aios_buf *b, int rc, struct jv *out)
+int jinja_ret_buf(struct jstate *st, struct aios_buf *b, int rc, struct jv *out)
 {
     if (rc == AIOS_OK)
         rc = jv_str_new(st, b->data, b->len, out);
     else if (rc == AIOS_ELIMIT)
         rc = jinja_fail(st, 0, rc, "string longer than the limit of %zu bytes", b->max);
-    else if (rc > 0 || rc == AIOS_ENOMEM)
+    else if (rc == AIOS_ENOMEM)
         rc = jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
+    else if (st->err && st->err->code != rc)
+        rc = jinja_fail(st, 0, AIOS_EFORMAT, "cannot format the value");
     aios_buf_free(b);
     return rc;
 }
 
 /* A new list element: counts toward the creation limit. */
-static int list_push(struct jstate *st, json_t *arr, json_t *item_new)
+int jinja_list_push(struct jstate *st, json_t *arr, json_t *item_new)
 {
     if (json_array_size(arr) >= st->lim->max_list) {
         json_decref(item_new);
@@ -110,7 +82,7 @@ static int list_push(struct jstate *st, json_t *arr, json_t *item_new)
 
 /* ---- text --------------------------------------------------------------- */
 
-static bool py_space(int32_t c)
+bool jinja_py_space(int32_t c)
 {
     return (c >= 9 && c <= 13) || (c >= 28 && c <= 32) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
@@ -118,7 +90,7 @@ static bool py_space(int32_t c)
 }
 
 /* Decodes the code point at s[i]; invalid bytes read as themselves. */
-static size_t next_cp(const char *s, size_t n, size_t i, int32_t *cp)
+size_t jinja_next_cp(const char *s, size_t n, size_t i, int32_t *cp)
 {
     utf8proc_ssize_t k =
         utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), cp);
@@ -141,7 +113,7 @@ static bool in_chars(int32_t c, const char *chars, size_t nc)
 {
     for (size_t i = 0; i < nc;) {
         int32_t d;
-        i += next_cp(chars, nc, i, &d);
+        i += jinja_next_cp(chars, nc, i, &d);
         if (c == d)
             return true;
     }
@@ -149,16 +121,16 @@ static bool in_chars(int32_t c, const char *chars, size_t nc)
 }
 
 /* strip: which 1 = left, 2 = right, 3 = both; chars NULL = whitespace. */
-static int do_strip(struct jstate *st, const struct jv *in, const struct jv *chars, int which,
-                    struct jv *out)
+int jinja_strip(struct jstate *st, const struct jv *in, const struct jv *chars, int which,
+                struct jv *out)
 {
-    if (!is_str(in))
-        return type_err(st, "strip", in);
+    if (!jv_is_str(in))
+        return jinja_type_err(st, "strip", in);
     const char *s = json_string_value(in->j), *cs = NULL;
     size_t n = json_string_length(in->j), nc = 0;
     if (chars && chars->k == JV_JSON && !json_is_null(chars->j)) {
-        if (!is_str(chars))
-            return type_err(st, "strip characters", chars);
+        if (!jv_is_str(chars))
+            return jinja_type_err(st, "strip characters", chars);
         cs = json_string_value(chars->j);
         nc = json_string_length(chars->j);
     }
@@ -166,8 +138,8 @@ static int do_strip(struct jstate *st, const struct jv *in, const struct jv *cha
     if (which & 1)
         while (a < b) {
             int32_t c;
-            size_t k = next_cp(s, b, a, &c);
-            if (cs ? !in_chars(c, cs, nc) : !py_space(c))
+            size_t k = jinja_next_cp(s, b, a, &c);
+            if (cs ? !in_chars(c, cs, nc) : !jinja_py_space(c))
                 break;
             a += k;
         }
@@ -177,20 +149,18 @@ static int do_strip(struct jstate *st, const struct jv *in, const struct jv *cha
             if (p < a)
                 p = a;
             int32_t c;
-            next_cp(s, b, p, &c);
-            if (cs ? !in_chars(c, cs, nc) : !py_space(c))
+            jinja_next_cp(s, b, p, &c);
+            if (cs ? !in_chars(c, cs, nc) : !jinja_py_space(c))
                 break;
             b = p;
         }
     return jv_str_new(st, s + a, b - a, out);
 }
 
-enum casemode { CASE_UPPER, CASE_LOWER, CASE_TITLE, CASE_CAPITALIZE };
-
-static int do_case(struct jstate *st, const struct jv *in, enum casemode m, struct jv *out)
+int jinja_case(struct jstate *st, const struct jv *in, enum jinja_casemode m, struct jv *out)
 {
-    if (!is_str(in))
-        return type_err(st, "case conversion", in);
+    if (!jv_is_str(in))
+        return jinja_type_err(st, "case conversion", in);
     const char *s = json_string_value(in->j);
     size_t n = json_string_length(in->j);
     struct aios_buf b;
@@ -199,19 +169,19 @@ static int do_case(struct jstate *st, const struct jv *in, enum casemode m, stru
     bool prev_cased = false, first = true;
     for (size_t i = 0; i < n && !rc;) {
         int32_t c;
-        i += next_cp(s, n, i, &c);
+        i += jinja_next_cp(s, n, i, &c);
         int32_t r = c;
         switch (m) {
-        case CASE_UPPER:
+        case JCASE_UPPER:
             r = utf8proc_toupper(c);
             break;
-        case CASE_LOWER:
+        case JCASE_LOWER:
             r = utf8proc_tolower(c);
             break;
-        case CASE_CAPITALIZE:
+        case JCASE_CAPITALIZE:
             r = first ? utf8proc_toupper(c) : utf8proc_tolower(c);
             break;
-        case CASE_TITLE: {
+        case JCASE_TITLE: {
             r = prev_cased ? utf8proc_tolower(c) : utf8proc_totitle(c);
             utf8proc_category_t cat = utf8proc_category(c);
             prev_cased = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
@@ -224,20 +194,20 @@ static int do_case(struct jstate *st, const struct jv *in, enum casemode m, stru
         utf8proc_ssize_t k = utf8proc_encode_char(r, enc);
         rc = aios_buf_append(&b, enc, (size_t)(k > 0 ? k : 0));
     }
-    return ret_buf(st, &b, rc, out);
+    return jinja_ret_buf(st, &b, rc, out);
 }
 
 /* Python str.replace. */
-static int do_replace(struct jstate *st, const struct jv *in, const struct jv *old,
-                      const struct jv *new_, const struct jv *count, struct jv *out)
+int jinja_replace(struct jstate *st, const struct jv *in, const struct jv *old,
+                  const struct jv *new_, const struct jv *count, struct jv *out)
 {
-    if (!is_str(in) || !is_str(old) || !is_str(new_))
+    if (!jv_is_str(in) || !jv_is_str(old) || !jv_is_str(new_))
         return jinja_fail(st, 0, AIOS_EFORMAT, "replace() needs strings");
     const char *s = json_string_value(in->j), *o = json_string_value(old->j),
                *w = json_string_value(new_->j);
     size_t n = json_string_length(in->j), on = json_string_length(old->j),
            wn = json_string_length(new_->j);
-    int64_t max = count && is_int(count) ? int_of(count) : -1;
+    int64_t max = count && jv_is_int(count) ? jv_int(count) : -1;
     struct aios_buf b;
     aios_buf_init(&b, st->lim->max_output);
     int rc = AIOS_OK;
@@ -251,12 +221,12 @@ static int do_replace(struct jstate *st, const struct jv *in, const struct jv *o
             if (i == n)
                 break;
             int32_t c;
-            size_t k = next_cp(s, n, i, &c);
+            size_t k = jinja_next_cp(s, n, i, &c);
             if (!rc)
                 rc = aios_buf_append(&b, s + i, k);
             i += k;
         }
-        return ret_buf(st, &b, rc, out);
+        return jinja_ret_buf(st, &b, rc, out);
     }
     size_t i = 0;
     while (i < n && !rc) {
@@ -271,25 +241,25 @@ static int do_replace(struct jstate *st, const struct jv *in, const struct jv *o
         i = (size_t)(hit - s) + on;
         done++;
     }
-    return ret_buf(st, &b, rc, out);
+    return jinja_ret_buf(st, &b, rc, out);
 }
 
 /* Python str.split / rsplit; sep NULL = runs of whitespace. */
-static int do_split(struct jstate *st, const struct jv *in, const struct jv *sep,
-                    const struct jv *maxsplit, bool from_right, struct jv *out)
+int jinja_split(struct jstate *st, const struct jv *in, const struct jv *sep,
+                const struct jv *maxsplit, bool from_right, struct jv *out)
 {
-    if (!is_str(in))
-        return type_err(st, "split", in);
+    if (!jv_is_str(in))
+        return jinja_type_err(st, "split", in);
     const char *s = json_string_value(in->j);
     size_t n = json_string_length(in->j);
-    int64_t max = maxsplit && is_int(maxsplit) ? int_of(maxsplit) : -1;
+    int64_t max = maxsplit && jv_is_int(maxsplit) ? jv_int(maxsplit) : -1;
     json_t *arr = json_array();
     if (!arr)
         return jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
     int rc = AIOS_OK;
     struct jv piece;
     if (sep && sep->k == JV_JSON && !json_is_null(sep->j)) {
-        if (!is_str(sep) || json_string_length(sep->j) == 0) {
+        if (!jv_is_str(sep) || json_string_length(sep->j) == 0) {
             json_decref(arr);
             return jinja_fail(st, 0, AIOS_EFORMAT, "split(): empty or non-string separator");
         }
@@ -302,7 +272,7 @@ static int do_split(struct jstate *st, const struct jv *in, const struct jv *sep
                 const char *hit = (max < 0 || cnt < max) ? memmem(s + i, n - i, d, dn) : NULL;
                 size_t end = hit ? (size_t)(hit - s) : n;
                 if ((rc = jv_str_new(st, s + i, end - i, &piece)) ||
-                    (rc = list_push(st, arr, piece.j)))
+                    (rc = jinja_list_push(st, arr, piece.j)))
                     break;
                 if (!hit)
                     break;
@@ -339,7 +309,7 @@ static int do_split(struct jstate *st, const struct jv *in, const struct jv *sep
         while (i < n && !rc) {
             int32_t c;
             size_t k;
-            while (i < n && (k = next_cp(s, n, i, &c), py_space(c)))
+            while (i < n && (k = jinja_next_cp(s, n, i, &c), jinja_py_space(c)))
                 i += k;
             if (i >= n)
                 break;
@@ -348,19 +318,19 @@ static int do_split(struct jstate *st, const struct jv *in, const struct jv *sep
                 size_t e = n;
                 while (e > start) {
                     size_t p = prev_cp(s, e);
-                    next_cp(s, e, p, &c);
-                    if (!py_space(c))
+                    jinja_next_cp(s, e, p, &c);
+                    if (!jinja_py_space(c))
                         break;
                     e = p;
                 }
                 if (!(rc = jv_str_new(st, s + start, e - start, &piece)))
-                    rc = list_push(st, arr, piece.j);
+                    rc = jinja_list_push(st, arr, piece.j);
                 break;
             }
-            while (i < n && (k = next_cp(s, n, i, &c), !py_space(c)))
+            while (i < n && (k = jinja_next_cp(s, n, i, &c), !jinja_py_space(c)))
                 i += k;
             if (!(rc = jv_str_new(st, s + start, i - start, &piece)))
-                rc = list_push(st, arr, piece.j);
+                rc = jinja_list_push(st, arr, piece.j);
             cnt++;
         }
     }
@@ -372,9 +342,100 @@ static int do_split(struct jstate *st, const struct jv *in, const struct jv *sep
     return AIOS_OK;
 }
 
+/* Python's printf-style `fmt % args`: %s %r %d %i %f %x %% with flags,
+ * width and precision. */
+int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args, struct jv *out)
+{
+    if (!jv_is_str(fmt))
+        return jinja_type_err(st, "format", fmt);
+    const char *f = json_string_value(fmt->j);
+    size_t n = json_string_length(fmt->j), ai = 0;
+    bool many = jv_is(args, JSON_ARRAY);
+    size_t nargs = many ? json_array_size(args->j) : 1;
+    struct aios_buf b;
+    aios_buf_init(&b, st->lim->max_output);
+    int rc = AIOS_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (f[i] != '%') {
+            rc = aios_buf_putc(&b, f[i]);
+            continue;
+        }
+        char spec[32];
+        size_t k = 0;
+        spec[k++] = '%';
+        i++;
+        while (i < n && strchr("-+ 0#", f[i]) && k < 8)
+            spec[k++] = f[i++];
+        while (i < n && f[i] >= '0' && f[i] <= '9' && k < 12) /* width < 10000 */
+            spec[k++] = f[i++];
+        if (i < n && f[i] == '.') {
+            spec[k++] = f[i++];
+            while (i < n && f[i] >= '0' && f[i] <= '9' && k < 18)
+                spec[k++] = f[i++];
+        }
+        if (i >= n) {
+            aios_buf_free(&b);
+            return jinja_fail(st, 0, AIOS_EFORMAT, "format: incomplete format");
+        }
+        char conv = f[i];
+        if (conv == '%') {
+            rc = aios_buf_putc(&b, '%');
+            continue;
+        }
+        if (ai >= nargs) {
+            aios_buf_free(&b);
+            return jinja_fail(st, 0, AIOS_EFORMAT, "format: not enough arguments");
+        }
+        struct jv a = many ? (struct jv){.k = JV_JSON, .j = json_array_get(args->j, ai)} : *args;
+        ai++;
+        if (conv == 's' || conv == 'r') {
+            struct aios_buf t;
+            aios_buf_init(&t, st->lim->max_output);
+            if (conv == 'r' && jv_is_str(&a)) {
+                struct jv l = {.k = JV_JSON, .j = json_array()};
+                if (l.j) {
+                    json_array_append(l.j, a.j);
+                    rc = jv_to_str(st, &l, &t); /* "['x']": cut the brackets */
+                    jv_drop(&l);
+                    if (!rc && t.len >= 2) {
+                        memmove(t.data, t.data + 1, t.len - 2);
+                        t.len -= 2;
+                        t.data[t.len] = 0;
+                    }
+                }
+            } else {
+                rc = jv_to_str(st, &a, &t);
+            }
+            spec[k++] = 's';
+            spec[k] = 0;
+            if (!rc)
+                rc = aios_buf_printf(&b, spec, t.data ? t.data : "");
+            aios_buf_free(&t);
+        } else if (strchr("dixXfFeEgG", conv) && jv_is_num(&a)) {
+            if (strchr("dixX", conv)) {
+                spec[k++] = 'l';
+                spec[k++] = 'l';
+                spec[k++] = conv == 'i' ? 'd' : conv;
+                spec[k] = 0;
+                rc = aios_buf_printf(&b, spec,
+                                     (long long)(jv_is_int(&a) ? jv_int(&a) : (int64_t)jv_num(&a)));
+            } else {
+                spec[k++] = conv;
+                spec[k] = 0;
+                rc = aios_buf_printf(&b, spec, jv_num(&a));
+            }
+        } else {
+            aios_buf_free(&b);
+            return jinja_fail(st, 0, AIOS_EFORMAT, "format: bad conversion %%%c for %s", conv,
+                              jinja_type_name(&a));
+        }
+    }
+    return jinja_ret_buf(st, &b, rc, out);
+}
+
 static bool str_affix(const struct jv *in, const struct jv *a, bool end)
 {
-    if (!is_str(a))
+    if (!jv_is_str(a))
         return false;
     size_t n = json_string_length(in->j), k = json_string_length(a->j);
     if (k > n)
@@ -382,24 +443,24 @@ static bool str_affix(const struct jv *in, const struct jv *a, bool end)
     return memcmp(json_string_value(in->j) + (end ? n - k : 0), json_string_value(a->j), k) == 0;
 }
 
-static int do_affix(struct jstate *st, const struct jv *in, const struct jv *a, bool end,
-                    struct jv *out)
+int jinja_affix(struct jstate *st, const struct jv *in, const struct jv *a, bool end,
+                struct jv *out)
 {
-    if (!is_str(in) || !a)
+    if (!jv_is_str(in) || !a)
         return jinja_fail(st, 0, AIOS_EFORMAT, "%s() needs a string",
                           end ? "endswith" : "startswith");
     bool r = false;
-    if (is_j(a, JSON_ARRAY)) {
+    if (jv_is(a, JSON_ARRAY)) {
         for (size_t i = 0; i < json_array_size(a->j) && !r; i++) {
             struct jv e = {.k = JV_JSON, .j = json_array_get(a->j, i)};
             r = str_affix(in, &e, end);
         }
-    } else if (is_str(a)) {
+    } else if (jv_is_str(a)) {
         r = str_affix(in, a, end);
     } else {
-        return type_err(st, end ? "endswith" : "startswith", a);
+        return jinja_type_err(st, end ? "endswith" : "startswith", a);
     }
-    return ret_bool(st, r, out);
+    return jinja_ret_bool(st, r, out);
 }
 
 static int do_html_escape(struct jstate *st, const struct jv *in, struct jv *out)
@@ -434,7 +495,7 @@ static int do_html_escape(struct jstate *st, const struct jv *in, struct jv *out
         }
     }
     jv_drop(&s);
-    return ret_buf(st, &b, rc, out);
+    return jinja_ret_buf(st, &b, rc, out);
 }
 
 /* Jinja's indent(width=4, first=False, blank=False). */
@@ -444,10 +505,10 @@ static int do_indent(struct jstate *st, const struct jv *in, struct jargs *a, st
     TRY(jv_str_value(st, in, &s));
     const struct jv *w = jargs_get(a, 0, "width");
     char ind[256];
-    if (w && is_str(w)) {
+    if (w && jv_is_str(w)) {
         aios_strlcpy(ind, json_string_value(w->j), sizeof ind);
     } else {
-        int64_t k = w && is_int(w) ? int_of(w) : 4;
+        int64_t k = w && jv_is_int(w) ? jv_int(w) : 4;
         if (k < 0)
             k = 0;
         if (k > 255)
@@ -483,13 +544,13 @@ static int do_indent(struct jstate *st, const struct jv *in, struct jargs *a, st
         i = e + ((p[e] == '\r' && e + 1 < n && p[e + 1] == '\n') ? 2 : 1);
     }
     jv_drop(&s);
-    return ret_buf(st, &b, rc, out);
+    return jinja_ret_buf(st, &b, rc, out);
 }
 
 /* ---- lists -------------------------------------------------------------- */
 
 /* The elements of a list, a dict's keys or a string's characters. */
-static int as_list(struct jstate *st, const struct jv *in, json_t **out)
+int jinja_as_list(struct jstate *st, const struct jv *in, json_t **out)
 {
     *out = NULL;
     json_t *arr = json_array();
@@ -497,28 +558,28 @@ static int as_list(struct jstate *st, const struct jv *in, json_t **out)
         return jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
     int rc = AIOS_OK;
     if (in->k == JV_UNDEF) {
-    } else if (is_j(in, JSON_ARRAY)) {
+    } else if (jv_is(in, JSON_ARRAY)) {
         rc = jinja_count_created(st, json_array_size(in->j) * sizeof(void *));
         if (!rc)
             json_array_extend(arr, in->j);
-    } else if (is_j(in, JSON_OBJECT)) {
+    } else if (jv_is(in, JSON_OBJECT)) {
         const char *k;
         json_t *v;
         json_object_foreach(in->j, k, v)
         {
             struct jv s;
-            if ((rc = jv_str_new(st, k, strlen(k), &s)) || (rc = list_push(st, arr, s.j)))
+            if ((rc = jv_str_new(st, k, strlen(k), &s)) || (rc = jinja_list_push(st, arr, s.j)))
                 break;
         }
-    } else if (is_str(in)) {
+    } else if (jv_is_str(in)) {
         const char *s = json_string_value(in->j);
         size_t n = json_string_length(in->j);
         for (size_t i = 0; i < n && !rc;) {
             int32_t c;
-            size_t k = next_cp(s, n, i, &c);
+            size_t k = jinja_next_cp(s, n, i, &c);
             struct jv ch;
             if (!(rc = jv_str_new(st, s + i, k, &ch)))
-                rc = list_push(st, arr, ch.j);
+                rc = jinja_list_push(st, arr, ch.j);
             i += k;
         }
     } else {
@@ -532,12 +593,12 @@ static int as_list(struct jstate *st, const struct jv *in, json_t **out)
     return AIOS_OK;
 }
 
-static int dict_items(struct jstate *st, const struct jv *in, struct jv *out)
+int jinja_items(struct jstate *st, const struct jv *in, struct jv *out)
 {
     json_t *arr = json_array();
     if (!arr)
         return jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
-    if (is_j(in, JSON_OBJECT)) {
+    if (jv_is(in, JSON_OBJECT)) {
         const char *k;
         json_t *v;
         json_object_foreach(in->j, k, v)
@@ -550,7 +611,7 @@ static int dict_items(struct jstate *st, const struct jv *in, struct jv *out)
             if (!rc) {
                 json_array_append_new(pair, ks.j);
                 json_array_append(pair, v);
-                rc = list_push(st, arr, pair);
+                rc = jinja_list_push(st, arr, pair);
             } else {
                 jv_drop(&ks);
             }
@@ -559,9 +620,9 @@ static int dict_items(struct jstate *st, const struct jv *in, struct jv *out)
                 return rc;
             }
         }
-    } else if (in->k != JV_UNDEF && !is_j(in, JSON_NULL)) {
+    } else if (in->k != JV_UNDEF && !jv_is(in, JSON_NULL)) {
         json_decref(arr);
-        return type_err(st, "items", in);
+        return jinja_type_err(st, "items", in);
     }
     *out = jv_json(arr);
     return AIOS_OK;
@@ -590,7 +651,7 @@ static bool reaches(const json_t *c, const json_t *target, int depth)
     return false;
 }
 
-static int check_store(struct jstate *st, const json_t *target, const struct jv *v)
+int jinja_check_store(struct jstate *st, const json_t *target, const struct jv *v)
 {
     if (v->k != JV_JSON)
         return jinja_fail(st, 0, AIOS_EFORMAT, "cannot store a %s in a list", jinja_type_name(v));
@@ -617,20 +678,20 @@ static int do_select(struct jstate *st, struct jv *in, struct jargs *a, bool by_
                      struct jv *out)
 {
     json_t *items;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     json_t *res = json_array();
     int rc = res ? AIOS_OK : jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
     int ti = by_attr ? 1 : 0;
     const char *attr = NULL;
     if (!rc && by_attr) {
-        if (a->n < 1 || !is_str(&a->pos[0]))
+        if (a->n < 1 || !jv_is_str(&a->pos[0]))
             rc = jinja_fail(st, 0, AIOS_EFORMAT, "selectattr/rejectattr need an attribute name");
         else
             attr = json_string_value(a->pos[0].j);
     }
     const char *test = NULL;
     if (!rc && a->n > ti) {
-        if (!is_str(&a->pos[ti]))
+        if (!jv_is_str(&a->pos[ti]))
             rc = jinja_fail(st, 0, AIOS_EFORMAT, "test name must be a string");
         else
             test = json_string_value(a->pos[ti].j);
@@ -645,7 +706,7 @@ static int do_select(struct jstate *st, struct jv *in, struct jargs *a, bool by_
             ok = jv_truthy(&x);
         jv_drop(&x);
         if (!rc && ok != reject)
-            rc = list_push(st, res, json_incref(it));
+            rc = jinja_list_push(st, res, json_incref(it));
     }
     json_decref(items);
     if (rc) {
@@ -659,14 +720,14 @@ static int do_select(struct jstate *st, struct jv *in, struct jargs *a, bool by_
 static int do_map(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     json_t *items;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     json_t *res = json_array();
     int rc = res ? AIOS_OK : jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
     const struct jv *attr = jargs_get(a, -1, "attribute");
     const struct jv *def = jargs_get(a, -1, "default");
     const char *filter = NULL;
     if (!rc && !attr) {
-        if (a->n < 1 || !is_str(&a->pos[0]))
+        if (a->n < 1 || !jv_is_str(&a->pos[0]))
             rc = jinja_fail(st, 0, AIOS_EFORMAT, "map() needs a filter name or attribute=");
         else
             filter = json_string_value(a->pos[0].j);
@@ -675,11 +736,11 @@ static int do_map(struct jstate *st, struct jv *in, struct jargs *a, struct jv *
         json_t *it = json_array_get(items, i);
         struct jv r = {0};
         if (attr) {
-            if (is_str(attr))
+            if (jv_is_str(attr))
                 r = jinja_getattr_path(it, json_string_value(attr->j));
-            else if (is_int(attr) && json_is_array(it) && int_of(attr) >= 0 &&
-                     (size_t)int_of(attr) < json_array_size(it))
-                r = jv_json(json_incref(json_array_get(it, (size_t)int_of(attr))));
+            else if (jv_is_int(attr) && json_is_array(it) && jv_int(attr) >= 0 &&
+                     (size_t)jv_int(attr) < json_array_size(it))
+                r = jv_json(json_incref(json_array_get(it, (size_t)jv_int(attr))));
             if (r.k == JV_UNDEF && def)
                 r = jv_json(def->k == JV_JSON ? json_incref(def->j) : NULL);
         } else {
@@ -697,7 +758,7 @@ static int do_map(struct jstate *st, struct jv *in, struct jargs *a, struct jv *
                 rc = jinja_fail(st, 0, AIOS_EFORMAT, "unknown filter '%s'", filter);
         }
         if (!rc)
-            rc = list_push(st, res, r.k == JV_JSON ? json_incref(r.j) : json_null());
+            rc = jinja_list_push(st, res, r.k == JV_JSON ? json_incref(r.j) : json_null());
         jv_drop(&r);
     }
     json_decref(items);
@@ -728,8 +789,8 @@ static int lower_cmp(const json_t *a, const json_t *b)
     size_t i = 0, j = 0;
     while (i < la && j < lb) {
         int32_t c, d;
-        i += next_cp(p, la, i, &c);
-        j += next_cp(q, lb, j, &d);
+        i += jinja_next_cp(p, la, i, &c);
+        j += jinja_next_cp(q, lb, j, &d);
         c = utf8proc_tolower(c);
         d = utf8proc_tolower(d);
         if (c != d)
@@ -789,8 +850,8 @@ static int keys_by_attr(struct jstate *st, json_t *items, const struct jv *attr,
         return jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
     for (size_t i = 0; i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i);
-        struct jv k = attr && is_str(attr) ? jinja_getattr_path(it, json_string_value(attr->j))
-                                           : jv_json(json_incref(it));
+        struct jv k = attr && jv_is_str(attr) ? jinja_getattr_path(it, json_string_value(attr->j))
+                                              : jv_json(json_incref(it));
         json_array_append_new(*keys, k.k == JV_JSON ? k.j : json_null());
     }
     return AIOS_OK;
@@ -799,7 +860,7 @@ static int keys_by_attr(struct jstate *st, json_t *items, const struct jv *attr,
 static int do_sort(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     json_t *items, *keys, *res;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     int rc = keys_by_attr(st, items, jargs_get(a, 2, "attribute"), &keys);
     if (!rc) {
         rc = sort_values(st, items, keys, arg_true(a, 0, "reverse"),
@@ -815,9 +876,9 @@ static int do_sort(struct jstate *st, struct jv *in, struct jargs *a, struct jv 
 static int do_dictsort(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     struct jv items;
-    TRY(dict_items(st, in, &items));
+    TRY(jinja_items(st, in, &items));
     const struct jv *by = jargs_get(a, 1, "by");
-    bool by_value = by && is_str(by) && strcmp(json_string_value(by->j), "value") == 0;
+    bool by_value = by && jv_is_str(by) && strcmp(json_string_value(by->j), "value") == 0;
     json_t *keys = json_array(), *res = NULL;
     for (size_t i = 0; keys && i < json_array_size(items.j); i++)
         json_array_append(keys, json_array_get(json_array_get(items.j, i), by_value ? 1 : 0));
@@ -834,7 +895,7 @@ static int do_dictsort(struct jstate *st, struct jv *in, struct jargs *a, struct
 static int do_unique(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     json_t *items, *keys;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     bool cs = arg_true(a, 0, "case_sensitive");
     int rc = keys_by_attr(st, items, jargs_get(a, 1, "attribute"), &keys);
     json_t *res = rc ? NULL : json_array();
@@ -852,7 +913,7 @@ static int do_unique(struct jstate *st, struct jv *in, struct jargs *a, struct j
             /* only the first of equal keys is kept, so compare with kept ones */
         }
         if (!seen)
-            rc = list_push(st, res, json_incref(json_array_get(items, i)));
+            rc = jinja_list_push(st, res, json_incref(json_array_get(items, i)));
         if (!rc)
             rc = jinja_charge(st, i); /* the scan above is quadratic */
     }
@@ -869,7 +930,7 @@ static int do_unique(struct jstate *st, struct jv *in, struct jargs *a, struct j
 static int do_minmax(struct jstate *st, struct jv *in, struct jargs *a, bool max, struct jv *out)
 {
     json_t *items, *keys;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     int rc = keys_by_attr(st, items, jargs_get(a, 1, "attribute"), &keys);
     bool cs = arg_true(a, 0, "case_sensitive");
     size_t best = 0;
@@ -902,12 +963,12 @@ static int do_tojson(struct jstate *st, struct jv *in, struct jargs *a, struct j
                     *sep = jargs_get(a, 2, "separators"), *sk = jargs_get(a, 3, "sort_keys");
     int indent = -1;
     if (ind && ind->k == JV_JSON && !json_is_null(ind->j)) {
-        if (!is_int(ind) || int_of(ind) < 0 || int_of(ind) > 64)
+        if (!jv_is_int(ind) || jv_int(ind) < 0 || jv_int(ind) > 64)
             return jinja_fail(st, 0, AIOS_EFORMAT, "tojson: indent must be 0..64");
-        indent = (int)int_of(ind);
+        indent = (int)jv_int(ind);
     }
     const char *item_sep = NULL, *key_sep = NULL;
-    if (sep && is_j(sep, JSON_ARRAY) && json_array_size(sep->j) == 2 &&
+    if (sep && jv_is(sep, JSON_ARRAY) && json_array_size(sep->j) == 2 &&
         json_is_string(json_array_get(sep->j, 0)) && json_is_string(json_array_get(sep->j, 1))) {
         item_sep = json_string_value(json_array_get(sep->j, 0));
         key_sep = json_string_value(json_array_get(sep->j, 1));
@@ -919,7 +980,7 @@ static int do_tojson(struct jstate *st, struct jv *in, struct jargs *a, struct j
         rc = aios_buf_puts(&b, "null");
     } else if (in->k != JV_JSON) {
         aios_buf_free(&b);
-        return type_err(st, "tojson", in);
+        return jinja_type_err(st, "tojson", in);
     } else {
         rc = jinja_tojson(st, in->j, indent, item_sep, key_sep, asc && jv_truthy(asc),
                           sk && jv_truthy(sk), &b);
@@ -928,13 +989,13 @@ static int do_tojson(struct jstate *st, struct jv *in, struct jargs *a, struct j
             return rc;
         }
     }
-    return ret_buf(st, &b, rc, out);
+    return jinja_ret_buf(st, &b, rc, out);
 }
 
 static int do_join(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     json_t *items;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     const struct jv *d = jargs_get(a, 0, "d"), *attr = jargs_get(a, 1, "attribute");
     struct aios_buf b;
     aios_buf_init(&b, st->lim->max_output);
@@ -942,7 +1003,7 @@ static int do_join(struct jstate *st, struct jv *in, struct jargs *a, struct jv 
     for (size_t i = 0; i < json_array_size(items) && !rc; i++) {
         if (i && d)
             rc = jv_to_str(st, d, &b);
-        struct jv x = attr && is_str(attr)
+        struct jv x = attr && jv_is_str(attr)
                           ? jinja_getattr_path(json_array_get(items, i), json_string_value(attr->j))
                           : jv_json(json_incref(json_array_get(items, i)));
         if (!rc)
@@ -954,7 +1015,7 @@ static int do_join(struct jstate *st, struct jv *in, struct jargs *a, struct jv 
         aios_buf_free(&b);
         return rc;
     }
-    return ret_buf(st, &b, AIOS_OK, out);
+    return jinja_ret_buf(st, &b, AIOS_OK, out);
 }
 
 /* Python int() of a string. */
@@ -987,15 +1048,15 @@ static int do_int(struct jstate *st, struct jv *in, struct jargs *a, struct jv *
     const struct jv *def = jargs_get(a, 0, "default"), *base = jargs_get(a, 1, "base");
     int64_t v = 0;
     bool ok = false;
-    if (is_int(in)) {
-        v = int_of(in);
+    if (jv_is_int(in)) {
+        v = jv_int(in);
         ok = true;
-    } else if (is_j(in, JSON_REAL) && isfinite(json_real_value(in->j)) &&
+    } else if (jv_is(in, JSON_REAL) && isfinite(json_real_value(in->j)) &&
                fabs(json_real_value(in->j)) < 9.2e18) {
         v = (int64_t)json_real_value(in->j);
         ok = true;
-    } else if (is_str(in)) {
-        int b = base && is_int(base) ? (int)int_of(base) : 10;
+    } else if (jv_is_str(in)) {
+        int b = base && jv_is_int(base) ? (int)jv_int(base) : 10;
         ok = parse_py_int(json_string_value(in->j), b, &v);
         if (!ok) {
             double d;
@@ -1013,17 +1074,17 @@ static int do_int(struct jstate *st, struct jv *in, struct jargs *a, struct jv *
         }
         v = 0;
     }
-    return ret_json(st, json_integer(v), out);
+    return jinja_ret_json(st, json_integer(v), out);
 }
 
 static int do_float(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     double d = 0;
     bool ok = false;
-    if (is_num(in)) {
-        d = num_of(in);
+    if (jv_is_num(in)) {
+        d = jv_num(in);
         ok = true;
-    } else if (is_str(in)) {
+    } else if (jv_is_str(in)) {
         ok = aios_parse_double(json_string_value(in->j), &d) == AIOS_OK;
     }
     if (!ok) {
@@ -1034,7 +1095,7 @@ static int do_float(struct jstate *st, struct jv *in, struct jargs *a, struct jv
         }
         d = 0;
     }
-    return ret_json(st, json_real(d), out);
+    return jinja_ret_json(st, json_real(d), out);
 }
 
 static int do_length(struct jstate *st, struct jv *in, struct jv *out)
@@ -1042,22 +1103,22 @@ static int do_length(struct jstate *st, struct jv *in, struct jv *out)
     size_t n;
     if (in->k == JV_UNDEF)
         n = 0;
-    else if (is_str(in))
+    else if (jv_is_str(in))
         n = jinja_utf8_len(json_string_value(in->j), json_string_length(in->j));
-    else if (is_j(in, JSON_ARRAY))
+    else if (jv_is(in, JSON_ARRAY))
         n = json_array_size(in->j);
-    else if (is_j(in, JSON_OBJECT))
+    else if (jv_is(in, JSON_OBJECT))
         n = json_object_size(in->j);
     else
         return jinja_fail(st, 0, AIOS_EFORMAT, "object of type %s has no length",
                           jinja_type_name(in));
-    return ret_json(st, json_integer((json_int_t)n), out);
+    return jinja_ret_json(st, json_integer((json_int_t)n), out);
 }
 
 static int do_first_last(struct jstate *st, struct jv *in, bool last, struct jv *out)
 {
     json_t *items;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     size_t n = json_array_size(items);
     *out = n ? jv_json(json_incref(json_array_get(items, last ? n - 1 : 0))) : jv_undef(NULL);
     json_decref(items);
@@ -1067,9 +1128,9 @@ static int do_first_last(struct jstate *st, struct jv *in, bool last, struct jv 
 static int do_reverse(struct jstate *st, struct jv *in, struct jv *out)
 {
     json_t *items;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     size_t n = json_array_size(items);
-    if (is_str(in)) {
+    if (jv_is_str(in)) {
         struct aios_buf b;
         aios_buf_init(&b, st->lim->max_output);
         int rc = AIOS_OK;
@@ -1078,57 +1139,57 @@ static int do_reverse(struct jstate *st, struct jv *in, struct jv *out)
             rc = aios_buf_append(&b, json_string_value(c), json_string_length(c));
         }
         json_decref(items);
-        return ret_buf(st, &b, rc, out);
+        return jinja_ret_buf(st, &b, rc, out);
     }
     json_t *res = json_array();
     for (size_t i = n; res && i-- > 0;)
         json_array_append(res, json_array_get(items, i));
     json_decref(items);
-    return ret_json(st, res, out);
+    return jinja_ret_json(st, res, out);
 }
 
 static int do_sum(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
     json_t *items;
-    TRY(as_list(st, in, &items));
+    TRY(jinja_as_list(st, in, &items));
     const struct jv *attr = jargs_get(a, 0, "attribute"), *start = jargs_get(a, 1, "start");
     bool ints = true;
-    int64_t si = start && is_int(start) ? int_of(start) : 0;
-    double sd = start && is_num(start) ? num_of(start) : 0;
-    if (start && !is_int(start))
+    int64_t si = start && jv_is_int(start) ? jv_int(start) : 0;
+    double sd = start && jv_is_num(start) ? jv_num(start) : 0;
+    if (start && !jv_is_int(start))
         ints = false;
     int rc = AIOS_OK;
     for (size_t i = 0; i < json_array_size(items) && !rc; i++) {
         json_t *it = json_array_get(items, i);
-        struct jv x = attr && is_str(attr) ? jinja_getattr_path(it, json_string_value(attr->j))
-                                           : jv_json(json_incref(it));
-        if (!is_num(&x)) {
+        struct jv x = attr && jv_is_str(attr) ? jinja_getattr_path(it, json_string_value(attr->j))
+                                              : jv_json(json_incref(it));
+        if (!jv_is_num(&x)) {
             rc = jinja_fail(st, 0, AIOS_EFORMAT, "sum: cannot add %s", jinja_type_name(&x));
         } else {
-            if (!is_int(&x))
+            if (!jv_is_int(&x))
                 ints = false;
-            if (ints && __builtin_add_overflow(si, int_of(&x), &si))
+            if (ints && __builtin_add_overflow(si, jv_int(&x), &si))
                 ints = false;
-            sd += num_of(&x);
+            sd += jv_num(&x);
         }
         jv_drop(&x);
     }
     json_decref(items);
     if (rc)
         return rc;
-    return ret_json(st, ints ? json_integer(si) : json_real(sd), out);
+    return jinja_ret_json(st, ints ? json_integer(si) : json_real(sd), out);
 }
 
 static int do_round(struct jstate *st, struct jv *in, struct jargs *a, struct jv *out)
 {
-    if (!is_num(in))
-        return type_err(st, "round", in);
+    if (!jv_is_num(in))
+        return jinja_type_err(st, "round", in);
     const struct jv *p = jargs_get(a, 0, "precision"), *m = jargs_get(a, 1, "method");
-    int64_t prec = p && is_int(p) ? int_of(p) : 0;
+    int64_t prec = p && jv_is_int(p) ? jv_int(p) : 0;
     if (prec < -20 || prec > 20)
         return jinja_fail(st, 0, AIOS_EFORMAT, "round: precision out of range");
-    const char *method = m && is_str(m) ? json_string_value(m->j) : "common";
-    double f = pow(10.0, (double)prec), v = num_of(in) * f;
+    const char *method = m && jv_is_str(m) ? json_string_value(m->j) : "common";
+    double f = pow(10.0, (double)prec), v = jv_num(in) * f;
     if (strcmp(method, "common") == 0)
         v = round(v);
     else if (strcmp(method, "ceil") == 0)
@@ -1137,20 +1198,20 @@ static int do_round(struct jstate *st, struct jv *in, struct jargs *a, struct jv
         v = floor(v);
     else
         return jinja_fail(st, 0, AIOS_EFORMAT, "round: method must be common, ceil or floor");
-    return ret_json(st, json_real(v / f), out);
+    return jinja_ret_json(st, json_real(v / f), out);
 }
 
 static int do_wordcount(struct jstate *st, struct jv *in, struct jv *out)
 {
     struct jv s, parts;
     TRY(jv_str_value(st, in, &s));
-    int rc = do_split(st, &s, NULL, NULL, false, &parts);
+    int rc = jinja_split(st, &s, NULL, NULL, false, &parts);
     jv_drop(&s);
     if (rc)
         return rc;
     size_t n = json_array_size(parts.j);
     jv_drop(&parts);
-    return ret_json(st, json_integer((json_int_t)n), out);
+    return jinja_ret_json(st, json_integer((json_int_t)n), out);
 }
 
 /* ---- filter table ------------------------------------------------------- */
@@ -1161,24 +1222,24 @@ int jinja_filter(struct jstate *st, const char *name, struct jv *in, struct jarg
     *out = jv_undef(NULL);
     const struct jv *a0 = jargs_get(a, 0, NULL);
     if (!strcmp(name, "trim"))
-        return do_strip(st, in, jargs_get(a, 0, "chars"), 3, out);
+        return jinja_strip(st, in, jargs_get(a, 0, "chars"), 3, out);
     if (!strcmp(name, "tojson"))
         return do_tojson(st, in, a, out);
     if (!strcmp(name, "length") || !strcmp(name, "count"))
         return do_length(st, in, out);
     if (!strcmp(name, "upper"))
-        return do_case(st, in, CASE_UPPER, out);
+        return jinja_case(st, in, JCASE_UPPER, out);
     if (!strcmp(name, "lower"))
-        return do_case(st, in, CASE_LOWER, out);
+        return jinja_case(st, in, JCASE_LOWER, out);
     if (!strcmp(name, "title"))
-        return do_case(st, in, CASE_TITLE, out);
+        return jinja_case(st, in, JCASE_TITLE, out);
     if (!strcmp(name, "capitalize"))
-        return do_case(st, in, CASE_CAPITALIZE, out);
+        return jinja_case(st, in, JCASE_CAPITALIZE, out);
     if (!strcmp(name, "items"))
-        return dict_items(st, in, out);
+        return jinja_items(st, in, out);
     if (!strcmp(name, "list")) {
         json_t *l;
-        TRY(as_list(st, in, &l));
+        TRY(jinja_as_list(st, in, &l));
         *out = jv_json(l);
         return AIOS_OK;
     }
@@ -1213,9 +1274,19 @@ int jinja_filter(struct jstate *st, const char *name, struct jv *in, struct jarg
     if (!strcmp(name, "replace")) {
         struct jv s;
         TRY(jv_str_value(st, in, &s));
-        int rc = do_replace(st, &s, jargs_get(a, 0, "old"), jargs_get(a, 1, "new"),
-                            jargs_get(a, 2, "count"), out);
+        int rc = jinja_replace(st, &s, jargs_get(a, 0, "old"), jargs_get(a, 1, "new"),
+                               jargs_get(a, 2, "count"), out);
         jv_drop(&s);
+        return rc;
+    }
+    if (!strcmp(name, "format")) {
+        json_t *l = json_array();
+        for (int i = 0; l && i < a->n; i++)
+            json_array_append(l, a->pos[i].k == JV_JSON ? a->pos[i].j : json_null());
+        struct jv lv = jv_json(l);
+        int rc =
+            l ? jinja_printf(st, in, &lv, out) : jinja_fail(st, 0, AIOS_ENOMEM, "out of memory");
+        jv_drop(&lv);
         return rc;
     }
     if (!strcmp(name, "indent"))
@@ -1239,11 +1310,11 @@ int jinja_filter(struct jstate *st, const char *name, struct jv *in, struct jarg
     if (!strcmp(name, "sum"))
         return do_sum(st, in, a, out);
     if (!strcmp(name, "abs")) {
-        if (!is_num(in))
-            return type_err(st, "abs", in);
-        if (is_int(in) && int_of(in) != INT64_MIN)
-            return ret_json(st, json_integer(llabs(int_of(in))), out);
-        return ret_json(st, json_real(fabs(num_of(in))), out);
+        if (!jv_is_num(in))
+            return jinja_type_err(st, "abs", in);
+        if (jv_is_int(in) && jv_int(in) != INT64_MIN)
+            return jinja_ret_json(st, json_integer(llabs(jv_int(in))), out);
+        return jinja_ret_json(st, json_real(fabs(jv_num(in))), out);
     }
     if (!strcmp(name, "round"))
         return do_round(st, in, a, out);
@@ -1252,404 +1323,23 @@ int jinja_filter(struct jstate *st, const char *name, struct jv *in, struct jarg
     if (!strcmp(name, "wordcount"))
         return do_wordcount(st, in, out);
     if (!strcmp(name, "attr")) {
-        if (!a0 || !is_str(a0))
+        if (!a0 || !jv_is_str(a0))
             return jinja_fail(st, 0, AIOS_EFORMAT, "attr() needs a name");
-        *out = is_j(in, JSON_OBJECT) ? jinja_getattr_path(in->j, json_string_value(a0->j))
-                                     : jv_undef(NULL);
+        *out = jv_is(in, JSON_OBJECT) ? jinja_getattr_path(in->j, json_string_value(a0->j))
+                                      : jv_undef(NULL);
         return AIOS_OK;
     }
     if (!strcmp(name, "pprint")) {
         struct aios_buf b;
         aios_buf_init(&b, st->lim->max_output);
         int rc = AIOS_OK;
-        if (is_str(in))
+        if (jv_is_str(in))
             rc = aios_buf_putc(&b, '\'');
         if (!rc)
             rc = jv_to_str(st, in, &b);
-        if (!rc && is_str(in))
+        if (!rc && jv_is_str(in))
             rc = aios_buf_putc(&b, '\'');
-        return ret_buf(st, &b, rc, out);
+        return jinja_ret_buf(st, &b, rc, out);
     }
-    return AIOS_ENOTFOUND;
-}
-
-/* ---- tests -------------------------------------------------------------- */
-
-int jinja_test(struct jstate *st, const char *name, const struct jv *x, struct jargs *a, bool *out)
-{
-    const struct jv *a0 = jargs_get(a, 0, NULL);
-    bool json = x->k == JV_JSON;
-    json_type t = json ? json_typeof(x->j) : JSON_NULL;
-    if (!strcmp(name, "defined"))
-        *out = x->k != JV_UNDEF;
-    else if (!strcmp(name, "undefined"))
-        *out = x->k == JV_UNDEF;
-    else if (!strcmp(name, "none"))
-        *out = json && t == JSON_NULL;
-    else if (!strcmp(name, "string"))
-        *out = json && t == JSON_STRING;
-    else if (!strcmp(name, "mapping"))
-        *out = json && t == JSON_OBJECT;
-    else if (!strcmp(name, "iterable"))
-        *out =
-            x->k == JV_UNDEF || (json && (t == JSON_STRING || t == JSON_ARRAY || t == JSON_OBJECT));
-    else if (!strcmp(name, "sequence"))
-        *out = json && (t == JSON_STRING || t == JSON_ARRAY || t == JSON_OBJECT);
-    else if (!strcmp(name, "number"))
-        *out = is_num(x);
-    else if (!strcmp(name, "integer"))
-        *out = json && t == JSON_INTEGER;
-    else if (!strcmp(name, "float"))
-        *out = json && t == JSON_REAL;
-    else if (!strcmp(name, "boolean"))
-        *out = json && json_is_boolean(x->j);
-    else if (!strcmp(name, "true"))
-        *out = json && t == JSON_TRUE;
-    else if (!strcmp(name, "false"))
-        *out = json && t == JSON_FALSE;
-    else if (!strcmp(name, "callable"))
-        *out = x->k == JV_MACRO || x->k == JV_CALLER || x->k == JV_FUNC;
-    else if (!strcmp(name, "odd") || !strcmp(name, "even")) {
-        if (!is_int(x))
-            return type_err(st, name, x);
-        *out = (int_of(x) % 2 != 0) == (name[0] == 'o');
-    } else if (!strcmp(name, "divisibleby")) {
-        if (!is_int(x) || !a0 || !is_int(a0) || int_of(a0) == 0)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "divisibleby needs non-zero integers");
-        *out = int_of(x) % int_of(a0) == 0;
-    } else if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
-        if (!is_str(x)) {
-            *out = false;
-            return AIOS_OK;
-        }
-        struct jv c;
-        TRY(do_case(st, x, name[0] == 'l' ? CASE_LOWER : CASE_UPPER, &c));
-        *out = jinja_json_eq(c.j, x->j, 0);
-        jv_drop(&c);
-    } else if (!strcmp(name, "in")) {
-        if (!a0)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "the 'in' test needs a container");
-        *out = false;
-        if (is_str(a0) && is_str(x))
-            *out = memmem(json_string_value(a0->j), json_string_length(a0->j),
-                          json_string_value(x->j), json_string_length(x->j)) != NULL ||
-                   json_string_length(x->j) == 0;
-        else if (is_j(a0, JSON_ARRAY) && json)
-            for (size_t i = 0; i < json_array_size(a0->j) && !*out; i++)
-                *out = jinja_json_eq(json_array_get(a0->j, i), x->j, 0);
-        else if (is_j(a0, JSON_OBJECT) && is_str(x))
-            *out = json_object_get(a0->j, json_string_value(x->j)) != NULL;
-    } else if (!strcmp(name, "sameas")) {
-        *out = a0 && json && a0->k == JV_JSON &&
-               (x->j == a0->j || (json_is_null(x->j) && json_is_null(a0->j)) ||
-                (json_is_boolean(x->j) && json_typeof(x->j) == json_typeof(a0->j)));
-    } else if (!strcmp(name, "escaped")) {
-        *out = false;
-    } else {
-        static const struct {
-            const char *name;
-            int cmp; /* 0 ==, 1 !=, 2 <, 3 <=, 4 >, 5 >= */
-        } cmps[] = {{"eq", 0}, {"equalto", 0}, {"==", 0},          {"ne", 1}, {"!=", 1},
-                    {"lt", 2}, {"<", 2},       {"lessthan", 2},    {"le", 3}, {"<=", 3},
-                    {"gt", 4}, {">", 4},       {"greaterthan", 4}, {"ge", 5}, {">=", 5}};
-        for (size_t i = 0; i < sizeof cmps / sizeof cmps[0]; i++) {
-            if (strcmp(name, cmps[i].name) != 0)
-                continue;
-            if (!a0)
-                return jinja_fail(st, 0, AIOS_EFORMAT, "test '%s' needs an argument", name);
-            if (cmps[i].cmp <= 1) {
-                bool e = json && a0->k == JV_JSON ? jinja_json_eq(x->j, a0->j, 0)
-                                                  : x->k == JV_UNDEF && a0->k == JV_UNDEF;
-                *out = cmps[i].cmp == 0 ? e : !e;
-                return AIOS_OK;
-            }
-            bool ok = false;
-            int c = json && a0->k == JV_JSON ? jinja_json_cmp(x->j, a0->j, &ok) : 0;
-            if (!ok)
-                return jinja_fail(st, 0, AIOS_EFORMAT, "cannot compare %s with %s",
-                                  jinja_type_name(x), jinja_type_name(a0));
-            *out = cmps[i].cmp == 2   ? c < 0
-                   : cmps[i].cmp == 3 ? c <= 0
-                   : cmps[i].cmp == 4 ? c > 0
-                                      : c >= 0;
-            return AIOS_OK;
-        }
-        return AIOS_ENOTFOUND;
-    }
-    return AIOS_OK;
-}
-
-/* ---- methods ------------------------------------------------------------ */
-
-static int str_find(struct jstate *st, const struct jv *s, const struct jv *sub, bool count,
-                    struct jv *out)
-{
-    if (!is_str(sub))
-        return jinja_fail(st, 0, AIOS_EFORMAT, "%s() needs a string", count ? "count" : "find");
-    const char *h = json_string_value(s->j), *n = json_string_value(sub->j);
-    size_t hl = json_string_length(s->j), nl = json_string_length(sub->j);
-    if (count) {
-        int64_t c = 0;
-        if (nl == 0)
-            c = (int64_t)jinja_utf8_len(h, hl) + 1;
-        else
-            for (const char *p = h; (p = memmem(p, hl - (size_t)(p - h), n, nl)); p += nl)
-                c++;
-        return ret_json(st, json_integer(c), out);
-    }
-    const char *p = memmem(h, hl, n, nl);
-    int64_t idx = p ? (int64_t)jinja_utf8_len(h, (size_t)(p - h)) : -1;
-    return ret_json(st, json_integer(idx), out);
-}
-
-static int str_method(struct jstate *st, const char *name, struct jv *s, struct jargs *a,
-                      struct jv *out)
-{
-    const struct jv *a0 = jargs_get(a, 0, NULL);
-    if (!strcmp(name, "strip"))
-        return do_strip(st, s, jargs_get(a, 0, "chars"), 3, out);
-    if (!strcmp(name, "lstrip"))
-        return do_strip(st, s, jargs_get(a, 0, "chars"), 1, out);
-    if (!strcmp(name, "rstrip"))
-        return do_strip(st, s, jargs_get(a, 0, "chars"), 2, out);
-    if (!strcmp(name, "split") || !strcmp(name, "rsplit"))
-        return do_split(st, s, jargs_get(a, 0, "sep"), jargs_get(a, 1, "maxsplit"), name[0] == 'r',
-                        out);
-    if (!strcmp(name, "startswith") || !strcmp(name, "endswith"))
-        return do_affix(st, s, a0, name[0] == 'e', out);
-    if (!strcmp(name, "upper"))
-        return do_case(st, s, CASE_UPPER, out);
-    if (!strcmp(name, "lower"))
-        return do_case(st, s, CASE_LOWER, out);
-    if (!strcmp(name, "title"))
-        return do_case(st, s, CASE_TITLE, out);
-    if (!strcmp(name, "capitalize"))
-        return do_case(st, s, CASE_CAPITALIZE, out);
-    if (!strcmp(name, "replace"))
-        return do_replace(st, s, jargs_get(a, 0, "old"), jargs_get(a, 1, "new"),
-                          jargs_get(a, 2, "count"), out);
-    if (!strcmp(name, "find") || !strcmp(name, "count"))
-        return str_find(st, s, a0, name[0] == 'c', out);
-    if (!strcmp(name, "join")) {
-        if (!a0)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "join() needs a list");
-        json_t *items;
-        TRY(as_list(st, a0, &items));
-        struct aios_buf b;
-        aios_buf_init(&b, st->lim->max_output);
-        int rc = AIOS_OK;
-        for (size_t i = 0; i < json_array_size(items) && !rc; i++) {
-            json_t *it = json_array_get(items, i);
-            if (!json_is_string(it)) {
-                rc = jinja_fail(st, 0, AIOS_EFORMAT, "join(): list items must be strings");
-                break;
-            }
-            if (i)
-                rc = aios_buf_append(&b, json_string_value(s->j), json_string_length(s->j));
-            if (!rc)
-                rc = aios_buf_append(&b, json_string_value(it), json_string_length(it));
-        }
-        json_decref(items);
-        if (rc < 0 && rc != AIOS_ELIMIT && rc != AIOS_ENOMEM) {
-            aios_buf_free(&b);
-            return rc;
-        }
-        return ret_buf(st, &b, rc, out);
-    }
-    if (!strcmp(name, "splitlines")) {
-        struct jv nl;
-        TRY(jv_str_new(st, "\n", 1, &nl));
-        struct jv norm;
-        struct jv cr, crlf;
-        int rc = jv_str_new(st, "\r\n", 2, &crlf);
-        if (!rc)
-            rc = do_replace(st, s, &crlf, &nl, NULL, &norm);
-        jv_drop(&crlf);
-        if (!rc) {
-            rc = jv_str_new(st, "\r", 1, &cr);
-            struct jv norm2 = {0};
-            if (!rc)
-                rc = do_replace(st, &norm, &cr, &nl, NULL, &norm2);
-            jv_drop(&cr);
-            jv_drop(&norm);
-            if (!rc) {
-                size_t len = json_string_length(norm2.j);
-                if (len && json_string_value(norm2.j)[len - 1] == '\n') {
-                    struct jv cut;
-                    rc = jv_str_new(st, json_string_value(norm2.j), len - 1, &cut);
-                    jv_drop(&norm2);
-                    norm2 = cut;
-                }
-                if (!rc) {
-                    if (json_string_length(norm2.j) == 0 && len == 0)
-                        rc = ret_json(st, json_array(), out);
-                    else
-                        rc = do_split(st, &norm2, &nl, NULL, false, out);
-                }
-            }
-            jv_drop(&norm2);
-        }
-        jv_drop(&nl);
-        return rc;
-    }
-    if (!strncmp(name, "is", 2) &&
-        (!strcmp(name, "isdigit") || !strcmp(name, "isalpha") || !strcmp(name, "isalnum") ||
-         !strcmp(name, "isspace") || !strcmp(name, "isupper") || !strcmp(name, "islower"))) {
-        const char *p = json_string_value(s->j);
-        size_t n = json_string_length(s->j);
-        bool r = n > 0, cased = false;
-        for (size_t i = 0; i < n && r;) {
-            int32_t c;
-            i += next_cp(p, n, i, &c);
-            utf8proc_category_t cat = utf8proc_category(c);
-            bool letter = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
-            bool digit = cat == UTF8PROC_CATEGORY_ND;
-            if (!strcmp(name, "isdigit"))
-                r = digit;
-            else if (!strcmp(name, "isalpha"))
-                r = letter;
-            else if (!strcmp(name, "isalnum"))
-                r = letter || digit;
-            else if (!strcmp(name, "isspace"))
-                r = py_space(c);
-            else if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
-                     cat == UTF8PROC_CATEGORY_LT) {
-                cased = true;
-                r = name[2] == 'u' ? cat != UTF8PROC_CATEGORY_LL : cat != UTF8PROC_CATEGORY_LU;
-            }
-        }
-        if (!strcmp(name, "isupper") || !strcmp(name, "islower"))
-            r = r && cased;
-        return ret_bool(st, r, out);
-    }
-    return AIOS_ENOTFOUND;
-}
-
-static int list_method(struct jstate *st, const char *name, struct jv *l, struct jargs *a,
-                       struct jv *out)
-{
-    const struct jv *a0 = jargs_get(a, 0, NULL);
-    json_t *arr = l->j;
-    if (!strcmp(name, "append")) {
-        if (!a0)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "append() needs a value");
-        TRY(check_store(st, arr, a0));
-        TRY(list_push(st, arr, json_incref(a0->j)));
-        return ret_json(st, json_null(), out);
-    }
-    if (!strcmp(name, "extend")) {
-        if (!a0 || !is_j(a0, JSON_ARRAY))
-            return jinja_fail(st, 0, AIOS_EFORMAT, "extend() needs a list");
-        TRY(check_store(st, arr, a0));
-        for (size_t i = 0; i < json_array_size(a0->j); i++)
-            TRY(list_push(st, arr, json_incref(json_array_get(a0->j, i))));
-        return ret_json(st, json_null(), out);
-    }
-    if (!strcmp(name, "insert")) {
-        const struct jv *v = jargs_get(a, 1, NULL);
-        if (!a0 || !is_int(a0) || !v)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "insert() needs an index and a value");
-        TRY(check_store(st, arr, v));
-        int64_t n = (int64_t)json_array_size(arr), i = int_of(a0);
-        if (i < 0)
-            i = i + n < 0 ? 0 : i + n;
-        if (i > n)
-            i = n;
-        TRY(jinja_count_created(st, sizeof(void *)));
-        json_array_insert(arr, (size_t)i, v->j);
-        return ret_json(st, json_null(), out);
-    }
-    if (!strcmp(name, "pop")) {
-        int64_t n = (int64_t)json_array_size(arr), i = a0 && is_int(a0) ? int_of(a0) : -1;
-        if (i < 0)
-            i += n;
-        if (i < 0 || i >= n)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "pop index out of range");
-        *out = jv_json(json_incref(json_array_get(arr, (size_t)i)));
-        json_array_remove(arr, (size_t)i);
-        return AIOS_OK;
-    }
-    if (!strcmp(name, "index") || !strcmp(name, "count")) {
-        if (!a0 || a0->k != JV_JSON)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "%s() needs a value", name);
-        int64_t c = 0, idx = -1;
-        for (size_t i = 0; i < json_array_size(arr); i++)
-            if (jinja_json_eq(json_array_get(arr, i), a0->j, 0)) {
-                if (idx < 0)
-                    idx = (int64_t)i;
-                c++;
-            }
-        if (name[0] == 'i' && idx < 0)
-            return jinja_fail(st, 0, AIOS_EFORMAT, "index(): value is not in the list");
-        return ret_json(st, json_integer(name[0] == 'i' ? idx : c), out);
-    }
-    if (!strcmp(name, "copy"))
-        return ret_json(st, json_copy(arr), out);
-    return AIOS_ENOTFOUND;
-}
-
-static int dict_method(struct jstate *st, const char *name, struct jv *d, struct jargs *a,
-                       struct jv *out)
-{
-    const struct jv *a0 = jargs_get(a, 0, NULL);
-    if (!strcmp(name, "items"))
-        return dict_items(st, d, out);
-    if (!strcmp(name, "keys")) {
-        json_t *l;
-        TRY(as_list(st, d, &l));
-        *out = jv_json(l);
-        return AIOS_OK;
-    }
-    if (!strcmp(name, "values")) {
-        json_t *l = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(d->j, k, v)
-        {
-            if (l)
-                json_array_append(l, v);
-        }
-        TRY(jinja_count_created(st, json_object_size(d->j) * sizeof(void *)));
-        return ret_json(st, l, out);
-    }
-    if (!strcmp(name, "get")) {
-        if (!a0 || !is_str(a0))
-            return jinja_fail(st, 0, AIOS_EFORMAT, "get() needs a string key");
-        json_t *v = json_object_get(d->j, json_string_value(a0->j));
-        if (v) {
-            *out = jv_json(json_incref(v));
-            return AIOS_OK;
-        }
-        const struct jv *def = jargs_get(a, 1, "default");
-        if (def) {
-            *out = def->k == JV_JSON ? jv_json(json_incref(def->j)) : *def;
-            return AIOS_OK;
-        }
-        return ret_json(st, json_null(), out);
-    }
-    if (!strcmp(name, "copy"))
-        return ret_json(st, json_copy(d->j), out);
-    if (!strcmp(name, "cycle")) {
-        /* loop.cycle(a, b, ...): the loop object is a dict with index0 */
-        json_t *i0 = json_object_get(d->j, "index0");
-        if (!i0 || !json_is_integer(i0) || a->n == 0)
-            return AIOS_ENOTFOUND;
-        const struct jv *v = &a->pos[json_integer_value(i0) % a->n];
-        *out = v->k == JV_JSON ? jv_json(json_incref(v->j)) : *v;
-        return AIOS_OK;
-    }
-    return AIOS_ENOTFOUND;
-}
-
-int jinja_method(struct jstate *st, const char *name, struct jv *obj, struct jargs *a,
-                 struct jv *out)
-{
-    *out = jv_undef(NULL);
-    if (is_str(obj))
-        return str_method(st, name, obj, a, out);
-    if (is_j(obj, JSON_ARRAY))
-        return list_method(st, name, obj, a, out);
-    if (is_j(obj, JSON_OBJECT))
-        return dict_method(st, name, obj, a, out);
     return AIOS_ENOTFOUND;
 }

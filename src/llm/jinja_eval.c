@@ -420,6 +420,8 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
             return new_json(st, json_real(pow(p, q)), out);
         }
     }
+    if (op == JOP_MOD && is_json(a, JSON_STRING))
+        return jinja_printf(st, a, b, out);
     if (op == JOP_ADD && is_json(a, JSON_STRING) && is_json(b, JSON_STRING)) {
         size_t la = json_string_length(a->j), lb = json_string_length(b->j);
         if (la + lb > st->lim->max_output)
@@ -509,10 +511,12 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
                               jinja_type_name(needle));
         const char *h = json_string_value(hay->j), *nd = json_string_value(needle->j);
         size_t hl = json_string_length(hay->j), nl = json_string_length(needle->j);
+        TRY(jinja_charge(st, hl / 256));
         *out = nl == 0 || (nl <= hl && memmem(h, hl, nd, nl) != NULL);
         return AIOS_OK;
     }
     if (is_json(hay, JSON_ARRAY)) {
+        TRY(jinja_charge(st, json_array_size(hay->j)));
         for (size_t i = 0; i < json_array_size(hay->j); i++) {
             struct jv e = {.k = JV_JSON, .j = json_array_get(hay->j, i)};
             if (jv_eq(needle, &e)) {

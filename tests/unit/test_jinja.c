@@ -116,6 +116,10 @@ static void test_filters(void)
        "a\n  b\n\n  c|  a\n  b");
     EQ("{{ {'b': 1, 'a': 2}|dictsort }}", NULL, "[['a', 2], ['b', 1]]");
     EQ("{{ ['a','b']|map('upper')|list }}", NULL, "['A', 'B']");
+    EQ("{{ '%s=%d;%5.2f|%r%%'|format('k', 3, 2.5, 'q') }} {{ '<%s>' % 'x' }} {{ '%s-%s' % (1, 2) "
+       "}}",
+       NULL, "k=3; 2.50|'q'% <x> 1-2");
+    CHECK_EQ_STR(R("{{ '%s %s' % 'one' }}", NULL), "ERR");
     /* select/reject family */
     const char *msgs = "{\"m\": [{\"role\": \"user\", \"t\": 1}, {\"role\": \"assistant\"}, "
                        "{\"role\": \"user\", \"t\": 0}]}";
