@@ -15,6 +15,8 @@
 /* Sampling and streaming text helpers (sample.c). */
 #include "llm/llm_sample.h"
 #include "llm/llm_model.h"
+/* Chat templates (Jinja engine, built-in templates): */
+#include "llm/llm_chat.h"
 
 /* ======================================================================== */
 /* Tokenizers (tokenizer.c, tok_spm.c, tok_bpe.c, tok_wpm.c, tok_pre.c)      */
