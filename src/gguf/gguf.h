@@ -48,12 +48,24 @@ enum aios_ggml_type {
     AIOS_GGML_Q5_K = 13,
     AIOS_GGML_Q6_K = 14,
     AIOS_GGML_Q8_K = 15,
+    AIOS_GGML_IQ2_XXS = 16,
+    AIOS_GGML_IQ2_XS = 17,
+    AIOS_GGML_IQ3_XXS = 18,
+    AIOS_GGML_IQ1_S = 19,
+    AIOS_GGML_IQ4_NL = 20,
+    AIOS_GGML_IQ3_S = 21,
+    AIOS_GGML_IQ2_S = 22,
+    AIOS_GGML_IQ4_XS = 23,
     AIOS_GGML_I8 = 24,
     AIOS_GGML_I16 = 25,
     AIOS_GGML_I32 = 26,
     AIOS_GGML_I64 = 27,
     AIOS_GGML_F64 = 28,
+    AIOS_GGML_IQ1_M = 29,
     AIOS_GGML_BF16 = 30,
+    AIOS_GGML_TQ1_0 = 34,
+    AIOS_GGML_TQ2_0 = 35,
+    AIOS_GGML_MXFP4 = 39,
     AIOS_GGML_TYPE_COUNT = 40, /* bound for tables indexed by type id */
 };
 
@@ -64,6 +76,9 @@ bool aios_ggml_type_geometry(uint32_t type, uint32_t *block_elems, uint32_t *blo
 const char *aios_ggml_type_name(uint32_t type);
 /* Id from a name ("q4_k" or "Q4_K"); -1 if unknown. */
 int aios_ggml_type_from_name(const char *name);
+/* Bytes of a row of n elements of a type: AIOS_EINVAL for an unknown type,
+ * n < 0 or n not a multiple of the block size; AIOS_ERANGE on overflow. */
+int aios_ggml_type_row_bytes(uint32_t type, int64_t n, uint64_t *out);
 
 /* A string in the file: not NUL-terminated. */
 struct aios_gguf_str {
@@ -104,7 +119,12 @@ struct aios_gguf_tensor {
 
 typedef struct aios_gguf aios_gguf;
 
-/* Opens and validates a file. *out must be closed with aios_gguf_close. */
+/* Opens and validates a file. *out must be closed with aios_gguf_close.
+ * Errors: AIOS_ENOTFOUND / AIOS_EIO (cannot open or map), AIOS_EFORMAT
+ * (truncated or corrupt: the message says what and where), AIOS_EUNSUPPORTED
+ * (GGUF v1, big-endian files), AIOS_ELIMIT (arrays nested more than 8 deep,
+ * more than 2^31 keys or tensors), AIOS_ENOMEM. A handle is read-only once
+ * open, so several threads may use it at once. */
 int aios_gguf_open(const char *path, aios_gguf **out, struct aios_err *err);
 /* Same on a caller-owned buffer that must outlive the handle (fuzzing, tests). */
 int aios_gguf_open_mem(const void *data, size_t size, aios_gguf **out, struct aios_err *err);
@@ -114,6 +134,8 @@ uint32_t aios_gguf_version(const aios_gguf *g);
 uint64_t aios_gguf_alignment(const aios_gguf *g);
 uint64_t aios_gguf_file_size(const aios_gguf *g);
 uint64_t aios_gguf_data_offset(const aios_gguf *g); /* start of the tensor data section */
+/* The whole file as mapped (aios_gguf_file_size bytes). */
+const void *aios_gguf_base(const aios_gguf *g);
 
 /* Metadata. Keys are NUL-terminated copies. */
 int64_t aios_gguf_n_kv(const aios_gguf *g);
@@ -145,6 +167,103 @@ int64_t aios_gguf_n_tensors(const aios_gguf *g);
 const struct aios_gguf_tensor *aios_gguf_tensor(const aios_gguf *g, int64_t i);
 const struct aios_gguf_tensor *aios_gguf_find_tensor(const aios_gguf *g, const char *name);
 
-/* Writer API: see the second half of this header (added with the writer). */
+/* ---- writer -------------------------------------------------------------
+ *
+ * Builds a GGUF file: metadata in the order it was first set (setting a key
+ * again replaces its value in place), tensor infos in the order added, the
+ * data section and every tensor's data padded with zeros to the alignment
+ * (the uint32 key general.alignment, a power of two; default 32), tensor
+ * offsets consecutive: the layout llama.cpp writes, so a file read and
+ * written again without changes comes out byte for byte the same. A file
+ * without tensors ends right after its metadata (no padding).
+ *
+ * Output goes to PATH.tmp.XXXXXX in the same directory and is renamed over
+ * PATH only when complete and synced: a failure (or destroy before finish)
+ * removes the temporary file and never leaves a partial PATH.
+ *
+ * Tensor data is either a caller buffer given to add_tensor (which must stay
+ * valid until the file is finished) or NULL, in which case the bytes are
+ * streamed with write_data after begin, in tensor order, in pieces of any
+ * size, so a multi-GB model never needs to be in memory at once. States:
+ *
+ *     building --begin--> streaming --finish--> done
+ *         \______________ write (= begin + finish) ___/
+ *
+ * Metadata and tensors can change only while building. Every function
+ * returns AIOS_OK or an error (EINVAL bad argument, EEXIST duplicate tensor,
+ * ESTATE wrong state, EIO file errors) with a message in err. */
+typedef struct aios_gguf_writer aios_gguf_writer;
+
+int aios_gguf_writer_create(aios_gguf_writer **out, struct aios_err *err);
+/* Frees the writer; an unfinished temporary file is removed. */
+void aios_gguf_writer_destroy(aios_gguf_writer *w);
+/* 3 (the default) or 2; the layouts are the same. */
+int aios_gguf_writer_set_version(aios_gguf_writer *w, uint32_t version, struct aios_err *err);
+
+int aios_gguf_writer_set_u8(aios_gguf_writer *w, const char *key, uint8_t v, struct aios_err *err);
+int aios_gguf_writer_set_i8(aios_gguf_writer *w, const char *key, int8_t v, struct aios_err *err);
+int aios_gguf_writer_set_u16(aios_gguf_writer *w, const char *key, uint16_t v,
+                             struct aios_err *err);
+int aios_gguf_writer_set_i16(aios_gguf_writer *w, const char *key, int16_t v, struct aios_err *err);
+int aios_gguf_writer_set_u32(aios_gguf_writer *w, const char *key, uint32_t v,
+                             struct aios_err *err);
+int aios_gguf_writer_set_i32(aios_gguf_writer *w, const char *key, int32_t v, struct aios_err *err);
+int aios_gguf_writer_set_u64(aios_gguf_writer *w, const char *key, uint64_t v,
+                             struct aios_err *err);
+int aios_gguf_writer_set_i64(aios_gguf_writer *w, const char *key, int64_t v, struct aios_err *err);
+int aios_gguf_writer_set_f32(aios_gguf_writer *w, const char *key, float v, struct aios_err *err);
+int aios_gguf_writer_set_f64(aios_gguf_writer *w, const char *key, double v, struct aios_err *err);
+int aios_gguf_writer_set_bool(aios_gguf_writer *w, const char *key, bool v, struct aios_err *err);
+/* NUL-terminated string; _strn takes any bytes. */
+int aios_gguf_writer_set_str(aios_gguf_writer *w, const char *key, const char *s,
+                             struct aios_err *err);
+int aios_gguf_writer_set_strn(aios_gguf_writer *w, const char *key, const char *s, size_t len,
+                              struct aios_err *err);
+/* Array of n fixed-size elements (any type but STRING and ARRAY) packed
+ * little-endian at data; bool elements must be 0 or 1. Copied. */
+int aios_gguf_writer_set_arr(aios_gguf_writer *w, const char *key, enum aios_gguf_vtype elem_type,
+                             const void *data, uint64_t n, struct aios_err *err);
+/* Array of n NUL-terminated strings. Copied. */
+int aios_gguf_writer_set_arr_str(aios_gguf_writer *w, const char *key, const char *const *strs,
+                                 uint64_t n, struct aios_err *err);
+/* Any value, as the reader hands it out (nested arrays included). Copied. */
+int aios_gguf_writer_set_value(aios_gguf_writer *w, const char *key,
+                               const struct aios_gguf_value *v, struct aios_err *err);
+/* Copies kv i of a reader, or all of them in order. */
+int aios_gguf_writer_copy_kv(aios_gguf_writer *w, const aios_gguf *g, int64_t i,
+                             struct aios_err *err);
+int aios_gguf_writer_copy_all_kv(aios_gguf_writer *w, const aios_gguf *g, struct aios_err *err);
+/* AIOS_ENOTFOUND if absent. */
+int aios_gguf_writer_remove_kv(aios_gguf_writer *w, const char *key, struct aios_err *err);
+int64_t aios_gguf_writer_n_kv(const aios_gguf_writer *w);
+
+/* Adds a tensor info: ne[0..n_dims) with n_dims 1..4 (ne[0] a multiple of
+ * the type's block size); data is NULL (streamed later) or a buffer of the
+ * tensor's exact size, borrowed until the file is finished. Names are at
+ * most 63 bytes (llama.cpp's limit). */
+int aios_gguf_writer_add_tensor(aios_gguf_writer *w, const char *name, uint32_t type,
+                                uint32_t n_dims, const int64_t *ne, const void *data,
+                                struct aios_err *err);
+/* Adds tensor i of a reader with its data (borrowed from the reader, which
+ * must stay open until the file is finished). */
+int aios_gguf_writer_copy_tensor(aios_gguf_writer *w, const aios_gguf *g, int64_t i,
+                                 struct aios_err *err);
+int64_t aios_gguf_writer_n_tensors(const aios_gguf_writer *w);
+/* Size in bytes of tensor i's data, and of the whole file as it stands. */
+uint64_t aios_gguf_writer_tensor_size(const aios_gguf_writer *w, int64_t i);
+uint64_t aios_gguf_writer_file_size(const aios_gguf_writer *w);
+
+/* Writes the whole file (every tensor must have a buffer). */
+int aios_gguf_writer_write(aios_gguf_writer *w, const char *path, struct aios_err *err);
+/* Streaming: begin writes the header, metadata, tensor infos and the data of
+ * leading tensors that have buffers; write_data supplies the next bytes of
+ * the tensors added without data, in order (pieces may span tensors);
+ * finish checks nothing is missing, syncs and renames. */
+int aios_gguf_writer_begin(aios_gguf_writer *w, const char *path, struct aios_err *err);
+int aios_gguf_writer_write_data(aios_gguf_writer *w, const void *data, size_t n,
+                                struct aios_err *err);
+int aios_gguf_writer_finish(aios_gguf_writer *w, struct aios_err *err);
+/* The whole file into out (appended; every tensor must have a buffer). */
+int aios_gguf_writer_to_buf(aios_gguf_writer *w, struct aios_buf *out, struct aios_err *err);
 
 #endif
