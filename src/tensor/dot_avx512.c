@@ -224,6 +224,29 @@ static inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
     memcpy(m + 4, &m1, 4);
 }
 
+/* The 12 packed scale bytes of a Q4_K / Q5_K block -> 16 bytes: the eight
+ * 6-bit scales, then the eight 6-bit mins (vector form of k4_unpack). The
+ * 16-byte load reads 4 bytes past the scales, still inside the block. */
+static inline __m128i k4_scales_mins(const uint8_t *q)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)q);           /* lanes a, b, c */
+    const __m128i lo = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f)); /* s0, m0 */
+    __m128i cc = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2));
+    cc = _mm_and_si128(_mm_srlv_epi32(cc, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
+    const __m128i ab = _mm_and_si128(_mm_srli_epi32(v, 2), _mm_set1_epi32(0x30303030));
+    const __m128i hi = _mm_or_si128(cc, ab); /* s1, m1 */
+    return _mm_unpacklo_epi32(lo, hi);       /* s0, s1, m0, m1 */
+}
+
+/* sum_j m[j] * (bsums[2j] + bsums[2j+1]) as 4 int32 lanes, m from the high
+ * 8 bytes of sm. */
+static inline __m128i k4_minsum4(__m128i sm, const int16_t *bsums)
+{
+    __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+    __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    return _mm_madd_epi16(pair, _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
+}
+
 static inline int k4_minsum(const uint8_t m[8], const int16_t *bsums)
 {
     __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
@@ -249,14 +272,15 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
     const struct block_q8_K *y = vy;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m512 acc = _mm512_setzero_ps();
-    float accm = 0;
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[16], m[8];
-        k4_unpack(x[i].scales, sc, m);
-        accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
-        uint64_t s64;
-        memcpy(&s64, sc, 8);
-        const __m512i scv = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s64));
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const float yd = y[i].d;
+        accm = _mm_fmadd_ps(_mm_set1_ps(yd * h2f(x[i].dmin)),
+                            _mm_cvtepi32_ps(k4_minsum4(sm, y[i].bsums)), accm);
+        /* 16 int32 lanes: scales 0..7 then mins; the low half of each lane
+         * is the int16 factor for vpdpwssd, the high half zero */
+        const __m512i scv = _mm512_cvtepu8_epi32(sm);
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         __m512i sumi = _mm512_setzero_si512();
@@ -266,12 +290,13 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
                                            _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
             __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
                                             _mm512_loadu_si512((const void *)q8));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p, pick2(scv, 2 * j, 2 * j + 1)));
+            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
         }
-        const float d = y[i].d * h2f(x[i].d);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
     }
-    *s = hsum16(acc) - accm;
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum16(acc) - _mm_cvtss_f32(accm);
 }
 
 static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)

@@ -27,7 +27,7 @@ struct mm_ctx {
     size_t act_rs; /* bytes between converted rows */
     aios_vec_dot_fn dot;
     aios_from_float_fn conv;
-    int64_t chunk;       /* rows per chunk */
+    int64_t chunk;        /* rows per chunk */
     _Atomic int64_t next; /* next unclaimed chunk */
 };
 
