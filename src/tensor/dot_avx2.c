@@ -16,6 +16,9 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* F16 scale -> float with F16C (exact, same as the scalar conversion). */
+#define h2f(h) _cvtsh_ss(h)
+
 static inline float hsum8(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -145,6 +148,68 @@ void aios_q8_1_act_avx2(const float *x, void *vy, int64_t k)
     }
 }
 
+/* Q8_K as the reference computes it (scale -127/max of the signed value of
+ * largest magnitude, first one on ties; ties to even), in AVX2. */
+static void q8_K_act(const float *x, void *vy, int64_t k)
+{
+    struct block_q8_K *y = vy;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < k / QK_K; i++, x += QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K; j += 8)
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+        __m128 h = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float amax = _mm_cvtss_f32(h);
+        if (!(amax > 0)) {
+            if (amax == 0) {
+                memset(&y[i], 0, sizeof y[i]);
+                continue;
+            }
+            aios_q8_K_from_f32_ref(x, &y[i], QK_K); /* NaN: leave it to the reference */
+            continue;
+        }
+        float max = 0;
+        const __m256 va = _mm256_set1_ps(amax);
+        for (int j = 0; j < QK_K; j += 8) {
+            __m256 v = _mm256_loadu_ps(x + j);
+            int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, v), va, _CMP_EQ_OQ));
+            if (mask) {
+                max = x[j + __builtin_ctz((unsigned)mask)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i q[4];
+            for (int u = 0; u < 4; u++) {
+                __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + j + 8 * u), vs);
+                q[u] = _mm256_min_epi32(_mm256_cvtps_epi32(v), lim);
+            }
+            __m256i a = _mm256_packs_epi32(q[0], q[1]); /* int16, lanes interleaved */
+            __m256i b = _mm256_packs_epi32(q[2], q[3]);
+            /* 16-value sums (bsums) from the int16s */
+            __m256i a_ord = _mm256_permute4x64_epi64(a, 0xD8);
+            __m256i b_ord = _mm256_permute4x64_epi64(b, 0xD8);
+            __m256i sa = _mm256_madd_epi16(a_ord, _mm256_set1_epi16(1));
+            __m256i sb = _mm256_madd_epi16(b_ord, _mm256_set1_epi16(1));
+            __m256i hs = _mm256_hadd_epi32(sa, sb); /* pairs, lane-interleaved */
+            hs = _mm256_hadd_epi32(hs, hs);
+            y[i].bsums[j / 16] =
+                (int16_t)(_mm256_extract_epi32(hs, 0) + _mm256_extract_epi32(hs, 4));
+            y[i].bsums[j / 16 + 1] =
+                (int16_t)(_mm256_extract_epi32(hs, 1) + _mm256_extract_epi32(hs, 5));
+            __m256i bytes = _mm256_packs_epi16(a, b);
+            bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(y[i].qs + j), bytes);
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 /* ---- float dot products ------------------------------------------------ */
 
 static void dot_f32(int64_t n, float *s, const void *vx, const void *vy)
@@ -223,8 +288,8 @@ static void dot_q8_0(int64_t n, float *s, const void *vx, const void *vy)
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(fp16_to_f32(x[i + 1].d) * fp16_to_f32(y[i + 1].d));
+        const __m256 d0 = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d));
         __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
                             _mm256_loadu_si256((const __m256i *)y[i].qs));
         __m256i p1 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + 1].qs),
@@ -233,7 +298,7 @@ static void dot_q8_0(int64_t n, float *s, const void *vx, const void *vy)
         acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
     }
     for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
+        const __m256 d0 = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
                             _mm256_loadu_si256((const __m256i *)y[i].qs));
         acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
@@ -250,8 +315,8 @@ static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(fp16_to_f32(x[i + 1].d) * fp16_to_f32(y[i + 1].d));
+        const __m256 d0 = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d));
         __m256i q0 = _mm256_sub_epi8(nibbles32(x[i].qs), off);
         __m256i q1 = _mm256_sub_epi8(nibbles32(x[i + 1].qs), off);
         __m256i p0 = dot_i8(q0, _mm256_loadu_si256((const __m256i *)y[i].qs));
@@ -260,7 +325,7 @@ static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
         acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
     }
     for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
+        const __m256 d0 = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         __m256i q0 = _mm256_sub_epi8(nibbles32(x[i].qs), off);
         __m256i p0 = dot_i8(q0, _mm256_loadu_si256((const __m256i *)y[i].qs));
         acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
@@ -281,8 +346,8 @@ static void dot_q4_1(int64_t n, float *s, const void *vx, const void *vy)
     __m256 acc = _mm256_setzero_ps();
     float summs = 0;
     for (int64_t i = 0; i < n / QK4_1; i++) {
-        summs += fp16_to_f32(x[i].m) * fp16_to_f32(y[i].s);
-        const __m256 d = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
+        summs += h2f(x[i].m) * h2f(y[i].s);
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         __m256i p = dot_u8i8(nibbles32(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
@@ -295,7 +360,7 @@ static void dot_q5_0(int64_t n, float *s, const void *vx, const void *vy)
     const struct block_q8_0 *y = vy;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK5_0; i++) {
-        const __m256 d = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         /* value - 16 = nibble - (bit clear ? 16 : 0) */
         __m256i hi = _mm256_andnot_si256(bits32(x[i].qh), _mm256_set1_epi8((char)0xF0));
         __m256i q = _mm256_or_si256(nibbles32(x[i].qs), hi);
@@ -312,8 +377,8 @@ static void dot_q5_1(int64_t n, float *s, const void *vx, const void *vy)
     __m256 acc = _mm256_setzero_ps();
     float summs = 0;
     for (int64_t i = 0; i < n / QK5_1; i++) {
-        summs += fp16_to_f32(x[i].m) * fp16_to_f32(y[i].s);
-        const __m256 d = _mm256_set1_ps(fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
+        summs += h2f(x[i].m) * h2f(y[i].s);
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         __m256i hi = _mm256_and_si256(bits32(x[i].qh), _mm256_set1_epi8(0x10));
         __m256i q = _mm256_or_si256(nibbles32(x[i].qs), hi);
         __m256i p = dot_u8i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
@@ -364,8 +429,8 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sc[8], m[8];
         k4_unpack(x[i].scales, sc, m);
-        const float d = y[i].d * fp16_to_f32(x[i].d);
-        accm += y[i].d * fp16_to_f32(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
+        const float d = y[i].d * h2f(x[i].d);
+        accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         __m256i sumi = _mm256_setzero_si256();
@@ -395,8 +460,8 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sc[8], m[8];
         k4_unpack(x[i].scales, sc, m);
-        const float d = y[i].d * fp16_to_f32(x[i].d);
-        accm += y[i].d * fp16_to_f32(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
+        const float d = y[i].d * h2f(x[i].d);
+        accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
         const uint8_t *q5 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         const __m256i hbits = _mm256_loadu_si256((const __m256i *)x[i].qh);
@@ -469,7 +534,7 @@ static void dot_q6_K(int64_t n, float *s, const void *vx, const void *vy)
             }
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * off, 0, 0, 0, 0, 0, 0, 0));
-        const float d = y[i].d * fp16_to_f32(x[i].d);
+        const float d = y[i].d * h2f(x[i].d);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
     *s = hsum8(acc);
@@ -486,7 +551,7 @@ static void dot_q2_K(int64_t n, float *s, const void *vx, const void *vy)
         int summs = 0;
         for (int j = 0; j < 16; j++)
             summs += y[i].bsums[j] * (x[i].scales[j] >> 4);
-        accm += y[i].d * fp16_to_f32(x[i].dmin) * (float)summs;
+        accm += y[i].d * h2f(x[i].dmin) * (float)summs;
         const uint8_t *q2 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         const uint8_t *sc = x[i].scales;
@@ -501,7 +566,7 @@ static void dot_q2_K(int64_t n, float *s, const void *vx, const void *vy)
                 sumi = _mm256_add_epi32(sumi, p);
             }
         }
-        const float d = y[i].d * fp16_to_f32(x[i].d);
+        const float d = y[i].d * h2f(x[i].d);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
     *s = hsum8(acc) - accm;
@@ -537,7 +602,7 @@ static void dot_q3_K(int64_t n, float *s, const void *vx, const void *vy)
                 sumi = _mm256_add_epi32(sumi, p);
             }
         }
-        const float d = y[i].d * fp16_to_f32(x[i].d);
+        const float d = y[i].d * h2f(x[i].d);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
     *s = hsum8(acc);
@@ -586,6 +651,8 @@ aios_from_float_fn aios_tensor_avx2_act(uint32_t act_type)
         return aios_q8_0_act_avx2;
     case AIOS_GGML_Q8_1:
         return aios_q8_1_act_avx2;
+    case AIOS_GGML_Q8_K:
+        return q8_K_act;
     case AIOS_GGML_F16:
         return f16_act;
     default:

@@ -1,19 +1,419 @@
 /*
- * AVX-512 (F/BW/VL/DQ + VNNI) kernels. Only called after aios_cpu_get()
- * reported all of those features.
+ * AVX-512 (F/BW/VL/DQ + VNNI) kernels for the types that dominate decode
+ * time: Q4_0, Q8_0, Q4_K, Q6_K, Q5_K, F16 and F32. Only called after
+ * aios_cpu_get() reported all of those features (types.c); other types use
+ * the AVX2 file.
+ *
+ * VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of
+ * four into int32 lanes in one instruction, with no int16 saturation. For
+ * the K-quants each such lane is at most 4 * 63 * 128 = 32256 in magnitude,
+ * so it fits int16 and the sub-block scale is applied with vpmaddwd (scale
+ * in the low half of the lane, zero in the high half), cheaper than
+ * vpmulld.
+ * Unsigned weight codes (Q4_0's 0..15, the K-quants' 0..63) go in directly
+ * and their offset (-8, -32) is taken off afterwards through the activation
+ * sums; signed Q8_0 weights use |w| and move w's sign onto the activation.
  */
 #include "tensor/quant.h"
 
 #include <immintrin.h>
 
+#define h2f(h) _cvtsh_ss(h)
+
+static inline float hsum16(__m512 v)
+{
+    __m256 s = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+
+static inline float hsum8(__m256 v)
+{
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+
+/* Four F16 scales -> four floats. */
+static inline __m128 f16x4(aios_half a, aios_half b, aios_half c, aios_half d)
+{
+    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)d, 0, 0, 0, 0));
+}
+
+/* The F16 scales of 4 consecutive 18-byte Q4_0 blocks (words 0, 9, 18, 27
+ * of one 64-byte load) and of 4 consecutive 34-byte Q8_0 blocks (words 0,
+ * 17, 34, 51 of two loads), as floats. */
+static inline __m128 scales4_q4_0(const void *p)
+{
+    const __m512i idx = _mm512_setr_epi64(0x001b001200090000LL, 0, 0, 0, 0, 0, 0, 0);
+    __m512i w = _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(p));
+    return _mm_cvtph_ps(_mm512_castsi512_si128(w));
+}
+
+static inline __m128 scales4_q8_0(const void *p)
+{
+    const __m512i idx = _mm512_setr_epi64(0x0033002200110000LL, 0, 0, 0, 0, 0, 0, 0);
+    __m512i a = _mm512_loadu_si512(p);
+    __m512i b = _mm512_loadu_si512((const char *)p + 64);
+    return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b)));
+}
+
+/* Broadcast float lane a of v to lanes 0..7 and lane b to lanes 8..15. */
+static inline __m512 spread2(__m128 v, int a, int b)
+{
+    const __m512i idx = _mm512_setr_epi32(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
+}
+
+/* ---- float types ------------------------------------------------------- */
+
+static void dot_f32(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const float *x = vx, *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), a1);
+    }
+    *s = hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static inline __m512 ld_f16(const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static void dot_f16(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const uint16_t *x = vx, *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(ld_f16(x + i), ld_f16(y + i), a0);
+        a1 = _mm512_fmadd_ps(ld_f16(x + i + 16), ld_f16(y + i + 16), a1);
+        a2 = _mm512_fmadd_ps(ld_f16(x + i + 32), ld_f16(y + i + 32), a2);
+        a3 = _mm512_fmadd_ps(ld_f16(x + i + 48), ld_f16(y + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(ld_f16(x + i), ld_f16(y + i), a0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+        __m512 yv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, y + i));
+        a1 = _mm512_fmadd_ps(xv, yv, a1);
+    }
+    *s = hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+/* ---- Q8_0 and Q4_0 ------------------------------------------------------ */
+
+/* Two 32-byte blocks at a and b as one register. */
+static inline __m512i ld2x32(const void *a, const void *b)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* Signed x signed bytes, summed in fours. */
+static inline __m512i dot_s8(__m512i x, __m512i y)
+{
+    const __mmask64 neg = _mm512_movepi8_mask(x);
+    const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
+}
+
+static void dot_q8_0(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q8_0 *x = vx;
+    const struct block_q8_0 *y = vy;
+    const int64_t nb = n / QK8_0;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        __m128 d = _mm_mul_ps(scales4_q8_0(&x[i]), scales4_q8_0(&y[i]));
+        __m512i p0 = dot_s8(ld2x32(x[i].qs, x[i + 1].qs), ld2x32(y[i].qs, y[i + 1].qs));
+        __m512i p1 = dot_s8(ld2x32(x[i + 2].qs, x[i + 3].qs), ld2x32(y[i + 2].qs, y[i + 3].qs));
+        acc0 = _mm512_fmadd_ps(spread2(d, 0, 1), _mm512_cvtepi32_ps(p0), acc0);
+        acc1 = _mm512_fmadd_ps(spread2(d, 2, 3), _mm512_cvtepi32_ps(p1), acc1);
+    }
+    __m256 tail = _mm256_setzero_ps();
+    for (; i < nb; i++) {
+        __m256i xq = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        __m256i yq = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(xq, xq),
+                                        _mm256_sign_epi8(yq, xq));
+        tail =
+            _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), tail);
+    }
+    *s = hsum16(_mm512_add_ps(acc0, acc1)) + hsum8(tail);
+}
+
+/* Nibbles of two Q4 blocks -> [a lo | a hi | b lo | b hi] (64 codes 0..15). */
+static inline __m512i nibbles2(const uint8_t *a, const uint8_t *b)
+{
+    const __m256i v =
+        _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                _mm_loadu_si128((const __m128i *)b), 1);
+    __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+    q = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));
+    return _mm512_shuffle_i64x2(q, q, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q4_0 *x = vx;
+    const struct block_q8_0 *y = vy;
+    const int64_t nb = n / QK4_0;
+    const __m512i eight = _mm512_set1_epi8(8);
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        __m128 d = _mm_mul_ps(scales4_q4_0(&x[i]), scales4_q8_0(&y[i]));
+        __m512i y0 = ld2x32(y[i].qs, y[i + 1].qs), y1 = ld2x32(y[i + 2].qs, y[i + 3].qs);
+        /* (q - 8) . y = q . y - 8 * sum(y) */
+        __m512i p0 = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, nibbles2(x[i].qs, x[i + 1].qs), y0),
+                                      _mm512_dpbusd_epi32(zero, eight, y0));
+        __m512i p1 =
+            _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, nibbles2(x[i + 2].qs, x[i + 3].qs), y1),
+                             _mm512_dpbusd_epi32(zero, eight, y1));
+        acc0 = _mm512_fmadd_ps(spread2(d, 0, 1), _mm512_cvtepi32_ps(p0), acc0);
+        acc1 = _mm512_fmadd_ps(spread2(d, 2, 3), _mm512_cvtepi32_ps(p1), acc1);
+    }
+    __m256 tail = _mm256_setzero_ps();
+    for (; i < nb; i++) {
+        const __m128i t = _mm_loadu_si128((const __m128i *)x[i].qs);
+        __m256i q =
+            _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+        __m256i yq = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m256i p =
+            _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q, yq),
+                             _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), yq));
+        tail =
+            _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), tail);
+    }
+    *s = hsum16(_mm512_add_ps(acc0, acc1)) + hsum8(tail);
+}
+
+/* ---- K-quants ---------------------------------------------------------- */
+
+static inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
+{
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    uint32_t s0 = a & 0x3f3f3f3f, m0 = b & 0x3f3f3f3f;
+    uint32_t s1 = (c & 0x0f0f0f0f) | ((a >> 2) & 0x30303030);
+    uint32_t m1 = ((c >> 4) & 0x0f0f0f0f) | ((b >> 2) & 0x30303030);
+    memcpy(sc, &s0, 4);
+    memcpy(sc + 4, &s1, 4);
+    memcpy(m, &m0, 4);
+    memcpy(m + 4, &m1, 4);
+}
+
+/* The 12 packed scale bytes of a Q4_K / Q5_K block -> 16 bytes: the eight
+ * 6-bit scales, then the eight 6-bit mins (vector form of k4_unpack). The
+ * 16-byte load reads 4 bytes past the scales, still inside the block. */
+static inline __m128i k4_scales_mins(const uint8_t *q)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)q);           /* lanes a, b, c */
+    const __m128i lo = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f)); /* s0, m0 */
+    __m128i cc = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2));
+    cc = _mm_and_si128(_mm_srlv_epi32(cc, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
+    const __m128i ab = _mm_and_si128(_mm_srli_epi32(v, 2), _mm_set1_epi32(0x30303030));
+    const __m128i hi = _mm_or_si128(cc, ab); /* s1, m1 */
+    return _mm_unpacklo_epi32(lo, hi);       /* s0, s1, m0, m1 */
+}
+
+/* sum_j m[j] * (bsums[2j] + bsums[2j+1]) as 4 int32 lanes, m from the high
+ * 8 bytes of sm. */
+static inline __m128i k4_minsum4(__m128i sm, const int16_t *bsums)
+{
+    __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+    __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    return _mm_madd_epi16(pair, _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
+}
+
+static inline int k4_minsum(const uint8_t m[8], const int16_t *bsums)
+{
+    __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+    __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    uint64_t m64;
+    memcpy(&m64, m, 8);
+    __m128i p = _mm_madd_epi16(pair, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m64)));
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4e));
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0xb1));
+    return _mm_cvtsi128_si32(p);
+}
+
+/* Lanes 0..7 = s[a], lanes 8..15 = s[b] of 16 int32 scales. */
+static inline __m512i pick2(__m512i sc, int a, int b)
+{
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b), sc);
+}
+
+static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q4_K *x = vx;
+    const struct block_q8_K *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const float yd = y[i].d;
+        accm = _mm_fmadd_ps(_mm_set1_ps(yd * h2f(x[i].dmin)),
+                            _mm_cvtepi32_ps(k4_minsum4(sm, y[i].bsums)), accm);
+        /* 16 int32 lanes: scales 0..7 then mins; the low half of each lane
+         * is the int16 factor for vpdpwssd, the high half zero */
+        const __m512i scv = _mm512_cvtepu8_epi32(sm);
+        const uint8_t *q4 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        __m512i sumi = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
+            __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
+                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
+            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
+                                            _mm512_loadu_si512((const void *)q8));
+            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum16(acc) - _mm_cvtss_f32(accm);
+}
+
+static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q5_K *x = vx;
+    const struct block_q8_K *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i one = _mm256_set1_epi8(1);
+    __m512 acc = _mm512_setzero_ps();
+    float accm = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[16], m[8];
+        k4_unpack(x[i].scales, sc, m);
+        accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
+        uint64_t s64;
+        memcpy(&s64, sc, 8);
+        const __m512i scv = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s64));
+        const uint8_t *q5 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m512i sumi = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++, q5 += 32, q8 += 64) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)q5);
+            __m256i hl = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one), 4);
+            __m256i hh =
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one), 4);
+            __m512i q = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(bits, m4), hl)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), hh), 1);
+            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
+                                            _mm512_loadu_si512((const void *)q8));
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p, pick2(scv, 2 * j, 2 * j + 1)));
+        }
+        const float d = y[i].d * h2f(x[i].d);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum16(acc) - accm;
+}
+
+/* Lanes 4k..4k+3 = sc[base + k] for k < 4 (a 16-value sub-block spans four
+ * dpbusd lanes). */
+static inline __m512i pick4(__m512i sc, int base)
+{
+    const int a = base, b = base + 1, c = base + 2, d = base + 3;
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d), sc);
+}
+
+static void dot_q6_K(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q6_K *x = vx;
+    const struct block_q8_K *y = vy;
+    const __m512i m4 = _mm512_set1_epi8(0xF);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *q8 = y[i].qs;
+        const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x[i].scales));
+        /* value - 32: the offset comes back through the activation sums */
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const __m512i off = _mm512_mullo_epi32(scv, _mm512_cvtepi16_epi32(bs));
+        /* scales as int16 in the low half of each lane, for madd_epi16 */
+        const __m512i scv16 = _mm512_and_si512(scv, _mm512_set1_epi32(0xFFFF));
+        __m512i sumi = _mm512_slli_epi32(off, 5);
+        sumi = _mm512_sub_epi32(_mm512_setzero_si512(), sumi);
+        for (int h = 0; h < 2; h++, ql += 64, qh += 32, q8 += 128) {
+            const __m512i l = _mm512_loadu_si512((const void *)ql);
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+            /* elements 0..63: low nibbles + bits 0-1 / 2-3; 64..127: high + bits 4-5 / 6-7 */
+            __m512i h01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(hb, m3)),
+                                             _mm256_and_si256(_mm256_srli_epi16(hb, 2), m3), 1);
+            __m512i h23 = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m3)),
+                _mm256_and_si256(_mm256_srli_epi16(hb, 6), m3), 1);
+            __m512i qa = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_slli_epi16(h01, 4));
+            __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                         _mm512_slli_epi16(h23, 4));
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qa,
+                                             _mm512_loadu_si512((const void *)q8));
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qb,
+                                             _mm512_loadu_si512((const void *)(q8 + 64)));
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pa, pick4(scv16, 8 * h)));
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pb, pick4(scv16, 8 * h + 4)));
+        }
+        const float d = y[i].d * h2f(x[i].d);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum16(acc);
+}
+
+/* ---- lookup ------------------------------------------------------------ */
+
 aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type)
 {
-    (void)type;
-    return NULL;
+    switch (type) {
+    case AIOS_GGML_F32:
+        return dot_f32;
+    case AIOS_GGML_F16:
+        return dot_f16;
+    case AIOS_GGML_Q8_0:
+        return dot_q8_0;
+    case AIOS_GGML_Q4_0:
+        return dot_q4_0;
+    case AIOS_GGML_Q4_K:
+        return dot_q4_K;
+    case AIOS_GGML_Q5_K:
+        return dot_q5_K;
+    case AIOS_GGML_Q6_K:
+        return dot_q6_K;
+    default:
+        return NULL;
+    }
 }
 
 aios_from_float_fn aios_tensor_avx512_act(uint32_t act_type)
 {
     (void)act_type;
-    return NULL;
+    return NULL; /* the AVX2 quantizers are not the bottleneck */
 }

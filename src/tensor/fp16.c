@@ -58,17 +58,7 @@ uint16_t aios_fp32_to_fp16(float f)
 
 float aios_fp16_to_fp32(uint16_t h)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t e = (h >> 10) & 0x1f;
-    uint32_t m = h & 0x3ff;
-    if (e == 0x1f)
-        return bits_f32(sign | 0x7f800000 | (m << 13));
-    if (e)
-        return bits_f32(sign | ((e + 112) << 23) | (m << 13));
-    if (!m)
-        return bits_f32(sign);
-    float v = (float)m * 0x1p-24f; /* exact */
-    return sign ? -v : v;
+    return fp16_to_f32(h);
 }
 
 uint16_t aios_fp32_to_bf16(float f)

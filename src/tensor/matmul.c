@@ -3,12 +3,16 @@
  *
  * Phase 1 converts the n F32 activation rows to the weight type's
  * vec_dot_type (Q8_0 / Q8_1 / Q8_K / F16 / BF16; F32 is used in place),
- * activation rows spread over the threads; a barrier; phase 2 splits the
- * weight rows into one contiguous range per thread and walks it in small
- * row tiles, each tile against every activation row, so a tile of weights
- * is read from memory once and reused from cache for all n activations.
+ * activation rows spread over the threads; a barrier; phase 2 hands out
+ * chunks of weight rows from a shared counter (so a thread that the OS
+ * delays does not hold the others up at the end) and walks each chunk in
+ * small row tiles, each tile against every activation row, so a tile of
+ * weights is read from memory once and reused from cache for all n
+ * activations.
  */
 #include "tensor/quant.h"
+
+#include <stdatomic.h>
 
 #define ROW_TILE 8
 #define ACT_ALIGN 64
@@ -23,6 +27,8 @@ struct mm_ctx {
     size_t act_rs; /* bytes between converted rows */
     aios_vec_dot_fn dot;
     aios_from_float_fn conv;
+    int64_t chunk;        /* rows per chunk */
+    _Atomic int64_t next; /* next unclaimed chunk */
 };
 
 static size_t act_row_stride(uint32_t type, int64_t ncols)
@@ -50,18 +56,23 @@ static void mm_worker(void *arg, int ith, int nth)
         if (nth > 1)
             aios_pool_barrier(c->pool);
     }
-    int64_t per = (w->nrows + nth - 1) / nth;
-    int64_t r0 = per * ith;
-    int64_t r1 = r0 + per < w->nrows ? r0 + per : w->nrows;
     const char *base = w->data;
-    for (int64_t t0 = r0; t0 < r1; t0 += ROW_TILE) {
-        int64_t t1 = t0 + ROW_TILE < r1 ? t0 + ROW_TILE : r1;
-        for (int64_t j = 0; j < c->n; j++) {
-            const void *a = c->act ? (const void *)(c->act + (size_t)j * c->act_rs)
-                                   : (const void *)(c->x + j * c->x_stride);
-            float *yj = c->y + j * c->y_stride;
-            for (int64_t r = t0; r < t1; r++)
-                c->dot(w->ncols, &yj[r], base + (size_t)r * w->row_stride, a);
+    const int64_t nchunks = (w->nrows + c->chunk - 1) / c->chunk;
+    for (;;) {
+        int64_t ci = atomic_fetch_add(&c->next, 1);
+        if (ci >= nchunks)
+            break;
+        int64_t r0 = ci * c->chunk;
+        int64_t r1 = r0 + c->chunk < w->nrows ? r0 + c->chunk : w->nrows;
+        for (int64_t t0 = r0; t0 < r1; t0 += ROW_TILE) {
+            int64_t t1 = t0 + ROW_TILE < r1 ? t0 + ROW_TILE : r1;
+            for (int64_t j = 0; j < c->n; j++) {
+                const void *a = c->act ? (const void *)(c->act + (size_t)j * c->act_rs)
+                                       : (const void *)(c->x + j * c->x_stride);
+                float *yj = c->y + j * c->y_stride;
+                for (int64_t r = t0; r < t1; r++)
+                    c->dot(w->ncols, &yj[r], base + (size_t)r * w->row_stride, a);
+            }
         }
     }
 }
@@ -95,6 +106,14 @@ int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const f
         .dot = aios_tensor_vec_dot(w->type),
         .conv = aios_tensor_act_quantizer(w->type),
     };
+    /* Chunks: about 4 per thread, at least a few tiles, so that claiming
+     * one costs nothing next to computing it. */
+    int nth = pool ? aios_pool_size(pool) : 1;
+    c.chunk = (w->nrows + 4 * nth - 1) / (4 * nth);
+    if (c.chunk < 2 * ROW_TILE)
+        c.chunk = 2 * ROW_TILE;
+    c.chunk = (c.chunk + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
+    atomic_init(&c.next, 0);
     void *owned = NULL;
     if (c.act_rs) {
         size_t need = aios_tensor_matmul_wsize(w->type, w->ncols, n);

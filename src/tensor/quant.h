@@ -127,7 +127,21 @@ static_assert(sizeof(struct block_q8_K) == 4 + QK_K + QK_K / 16 * 2, "block_q8_K
 
 static inline float fp16_to_f32(aios_half h)
 {
-    return aios_fp16_to_fp32(h);
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
+    if (e == 0x1f)
+        u = sign | 0x7f800000 | (m << 13);
+    else if (e)
+        u = sign | ((e + 112) << 23) | (m << 13);
+    else if (!m)
+        u = sign;
+    else {
+        float v = (float)m * 0x1p-24f; /* subnormal half: exact */
+        return sign ? -v : v;
+    }
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
 static inline aios_half f32_to_fp16(float f)

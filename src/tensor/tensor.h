@@ -53,6 +53,8 @@ struct aios_type_traits {
 
 /* Traits of a type id; NULL for ids this module does not handle. */
 const struct aios_type_traits *aios_tensor_type_traits(uint32_t type);
+/* Type id from a name ("q4_k", "Q4_K"), case-insensitive; -1 if unknown. */
+int aios_tensor_type_by_name(const char *name);
 /* Bytes of a row of n values; 0 when n is not a multiple of the block size
  * or the type is unknown. */
 size_t aios_tensor_row_size(uint32_t type, int64_t n);

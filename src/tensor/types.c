@@ -9,6 +9,7 @@
 #include "tensor/quant.h"
 
 #include <pthread.h>
+#include <strings.h>
 
 #define T(id) [AIOS_GGML_##id]
 
@@ -141,6 +142,14 @@ const struct aios_type_traits *aios_tensor_type_traits(uint32_t type)
     if (type >= AIOS_GGML_TYPE_COUNT || !traits[type].name)
         return NULL;
     return &traits[type];
+}
+
+int aios_tensor_type_by_name(const char *name)
+{
+    for (uint32_t t = 0; name && t < AIOS_GGML_TYPE_COUNT; t++)
+        if (traits[t].name && strcasecmp(traits[t].name, name) == 0)
+            return (int)t;
+    return -1;
 }
 
 size_t aios_tensor_row_size(uint32_t type, int64_t n)
