@@ -1,5 +1,4 @@
 /*
-<<<<<<< HEAD
  * mlops: model operations. This header covers the model registry
  * (registry.c, registry_json.c, registry_gguf.c): registered models (a
  * name, a kind, a description), their numbered versions (a GGUF file with
@@ -21,16 +20,13 @@
  * any point leaves either all of the change or none of it. The HTTP layer
  * calls these same functions; the *_to_json functions give the MLflow
  * REST shapes (RegisteredModel, ModelVersion) with aios fields added.
-=======
- * mlops: model operations around the registry — quantize jobs, evaluation,
- * feedback, monitoring and drift. For now: quantization of GGUF models.
->>>>>>> tensor
+ *
+ * Quantize jobs (quantize.c): GGUF models to another weight type.
  */
 #ifndef AIOS_MLOPS_H
 #define AIOS_MLOPS_H
 
 #include "base/base.h"
-<<<<<<< HEAD
 #include "store/store.h"
 
 #define AIOS_REGISTRY_NAME_MAX 128
@@ -137,7 +133,6 @@ int aios_registry_version_to_json(aios_store *st, const char *ref, json_t **out,
                                   struct aios_err *err);
 /* {"registered_models": [RegisteredModel...]} by name. */
 int aios_registry_list_to_json(aios_store *st, json_t **out, struct aios_err *err);
-=======
 
 /* One line per tensor as the job goes (index from 1). */
 struct aios_quantize_progress {
@@ -175,6 +170,5 @@ struct aios_quantize_opts {
  * out is replaced atomically; on error nothing is left at out. */
 int aios_mlops_quantize(const char *in, const char *out, const struct aios_quantize_opts *opts,
                         struct aios_err *err);
->>>>>>> tensor
 
 #endif
