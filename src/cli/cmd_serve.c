@@ -33,13 +33,12 @@ static const struct aios_cmd_spec serve_spec = {
 static int open_backend(const struct aios_server_opts *o, struct aios_server_backend *be,
                         void **state, struct aios_err *err)
 {
-    memset(be, 0, sizeof *be);
-    *state = NULL;
-    return AIOS_OK;
+    return aios_server_engine_backend_open(o, be, state, err);
 }
 
 static void close_backend(void *state)
 {
+    aios_server_engine_backend_close(state);
 }
 
 static int parse_models(const struct aios_strlist *l, struct aios_server_model_spec *out,

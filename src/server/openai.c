@@ -108,6 +108,7 @@ enum MHD_Result h_metrics(struct req *r, json_t *body)
         aios_metric_set(s->m_kv_tokens, NULL, 0);
         aios_metric_set(s->m_kv_capacity, NULL, 0);
     }
+    aios_metric_set(s->m_mem, NULL, (double)aios_mem_in_use());
     struct aios_buf b;
     aios_buf_init(&b, (size_t)64 << 20);
     int rc = aios_metrics_render(s->metrics, &b);

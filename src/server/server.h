@@ -258,6 +258,16 @@ int aios_server_key_count(const aios_server *s);
  * and frees the server. */
 void aios_server_stop(aios_server *s);
 
+/* The backend over local models (backend_engine.c): loads every model of
+ * opts->models (decoders into engines with opts->parallel slots of
+ * opts->n_ctx, embedding models into a context) and fills *be. With no
+ * models *be is zeroed. *state goes to aios_server_engine_backend_close
+ * after the server has stopped. */
+int aios_server_engine_backend_open(const struct aios_server_opts *opts,
+                                    struct aios_server_backend *be, void **state,
+                                    struct aios_err *err);
+void aios_server_engine_backend_close(void *state);
+
 /* ---- API keys at rest ------------------------------------------------- */
 
 /* Stored keys are SHA-256 hashes, one per line ("<64 hex> [label]"), in

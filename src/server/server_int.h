@@ -43,6 +43,7 @@ struct aios_server {
     struct aios_metric *m_finished;      /* {model,reason} */
     struct aios_metric *m_inflight;      /* generation requests the HTTP side holds */
     struct aios_metric *m_running, *m_waiting, *m_kv_usage, *m_kv_tokens, *m_kv_capacity;
+    struct aios_metric *m_mem;
 };
 
 struct req;
