@@ -146,6 +146,18 @@ int aios_llm_synth(const char *preset, const char *type, const char *vocab_path,
                    int n_threads, const char *out, bool progress, struct aios_err *err);
 const char *aios_llm_synth_presets(void);
 
+/* The chat template of a model (new string in *out): its own
+ * tokenizer.chat_template or, when it has none, a built-in one chosen by
+ * architecture and vocabulary, named in *builtin_name (may be NULL). */
+int aios_chat_template_for_model(const aios_model *m, const aios_llm_vocab *v, char **out,
+                                 const char **builtin_name, struct aios_err *err);
+
+/* Renders a conversation (OpenAI-style messages, optional tools) with the
+ * template, add_generation_prompt on, and appends its tokens to toks
+ * (special-token text parsed; BOS added when the template did not write it). */
+int aios_chat_tokens(const char *tpl, const aios_llm_vocab *v, const json_t *messages,
+                     const json_t *tools, struct aios_llm_tokens *toks, struct aios_err *err);
+
 int aios_llm_embed(const aios_model *m, const aios_llm_vocab *v, aios_ctx *ctx,
                    const char *const *texts, int n, float *out, int64_t *n_tokens,
                    struct aios_err *err);
