@@ -1,8 +1,7 @@
 /*
- * AVX-512 (F/BW/VL/DQ + VNNI) kernels for the types that dominate decode
- * time: Q4_0, Q8_0, Q4_K, Q6_K, Q5_K, F16 and F32. Only called after
- * aios_cpu_get() reported all of those features (types.c); other types use
- * the AVX2 file.
+ * AVX-512 (F/BW/VL/DQ + VNNI) kernels: Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, Q4_K,
+ * Q5_K, Q6_K, F16 and F32. Only called after aios_cpu_get() reported all of
+ * those features (types.c); Q2_K, Q3_K and BF16 use the AVX2 file.
  *
  * VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of
  * four into int32 lanes in one instruction, with no int16 saturation. For
@@ -207,6 +206,115 @@ static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
     *s = hsum16(_mm512_add_ps(acc0, acc1)) + hsum8(tail);
 }
 
+/* F16 words at word offsets o0 < o1 < o2 < o3 (< 64) of the bytes at p,
+ * as floats: the scales of four consecutive blocks whatever their stride.
+ * The first 64 bytes always lie inside four blocks; from the next 64 only
+ * the words up to o3 are read (a masked load does not touch, or fault on,
+ * the rest, which may lie past the end of the row). */
+static inline __m128 words4(const void *p, int o0, int o1, int o2, int o3)
+{
+    const __m512i idx = _mm512_setr_epi64(
+        (long long)((uint64_t)o0 | (uint64_t)o1 << 16 | (uint64_t)o2 << 32 | (uint64_t)o3 << 48), 0,
+        0, 0, 0, 0, 0, 0);
+    const int last = o3 - 32;
+    const __mmask32 m = last < 0 ? 0 : (__mmask32)(0xffffffffu >> (31 - last));
+    __m512i a = _mm512_loadu_si512(p);
+    __m512i b = _mm512_maskz_loadu_epi16(m, (const char *)p + 64);
+    return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b)));
+}
+
+/* The 5th bits of two Q5 blocks as 0x10 bytes in element order. */
+static inline __m512i fifth_bits2(const uint8_t *qha, const uint8_t *qhb)
+{
+    uint32_t a, b;
+    memcpy(&a, qha, 4);
+    memcpy(&b, qhb, 4);
+    return _mm512_maskz_mov_epi8((__mmask64)((uint64_t)a | (uint64_t)b << 32),
+                                 _mm512_set1_epi8(0x10));
+}
+
+static void dot_q5_0(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q5_0 *x = vx;
+    const struct block_q8_0 *y = vy;
+    const int64_t nb = n / QK5_0;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        __m128 d = _mm_mul_ps(words4(&x[i], 0, 11, 22, 33), scales4_q8_0(&y[i]));
+        for (int h = 0; h < 2; h++) {
+            const int64_t k = i + 2 * h;
+            __m512i q =
+                _mm512_or_si512(nibbles2(x[k].qs, x[k + 1].qs), fifth_bits2(x[k].qh, x[k + 1].qh));
+            __m512i yy = ld2x32(y[k].qs, y[k + 1].qs);
+            /* (code - 16) . y = code . y - 16 * sum(y) */
+            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, q, yy),
+                                         _mm512_dpbusd_epi32(zero, sixteen, yy));
+            acc = _mm512_fmadd_ps(spread2(d, 2 * h, 2 * h + 1), _mm512_cvtepi32_ps(p), acc);
+        }
+    }
+    float tail = 0;
+    if (i < nb)
+        aios_dot_q5_0_ref((nb - i) * QK5_0, &tail, x + i, y + i);
+    *s = hsum16(acc) + tail;
+}
+
+/* Q4_1 / Q5_1 against Q8_1: d_x d_y (codes . y) + m_x s_y per block. */
+static inline void dot_x_1(int64_t n, float *s, const void *vx, const void *vy, bool five)
+{
+    const uint8_t *xb = vx;
+    const struct block_q8_1 *y = vy;
+    const size_t bsz = five ? sizeof(struct block_q5_1) : sizeof(struct block_q4_1);
+    const int w = (int)(bsz / 2); /* block stride in F16 words */
+    const int64_t nb = n / QK8_1;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *xi = xb + (size_t)i * bsz;
+        __m128 dy = words4(&y[i], 0, 18, 36, 54), sy = words4(&y[i], 1, 19, 37, 55);
+        __m128 d = _mm_mul_ps(words4(xi, 0, w, 2 * w, 3 * w), dy);
+        accm = _mm_fmadd_ps(words4(xi, 1, w + 1, 2 * w + 1, 3 * w + 1), sy, accm);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *a = xi + (size_t)(2 * h) * bsz, *b = a + bsz;
+            __m512i q;
+            if (five)
+                q = _mm512_or_si512(nibbles2(((const struct block_q5_1 *)a)->qs,
+                                             ((const struct block_q5_1 *)b)->qs),
+                                    fifth_bits2(((const struct block_q5_1 *)a)->qh,
+                                                ((const struct block_q5_1 *)b)->qh));
+            else
+                q = nibbles2(((const struct block_q4_1 *)a)->qs,
+                             ((const struct block_q4_1 *)b)->qs);
+            __m512i p = _mm512_dpbusd_epi32(zero, q, ld2x32(y[i + 2 * h].qs, y[i + 2 * h + 1].qs));
+            acc = _mm512_fmadd_ps(spread2(d, 2 * h, 2 * h + 1), _mm512_cvtepi32_ps(p), acc);
+        }
+    }
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    float tail = 0;
+    if (i < nb) {
+        if (five)
+            aios_dot_q5_1_ref((nb - i) * QK8_1, &tail, xb + (size_t)i * bsz, y + i);
+        else
+            aios_dot_q4_1_ref((nb - i) * QK8_1, &tail, xb + (size_t)i * bsz, y + i);
+    }
+    *s = hsum16(acc) + _mm_cvtss_f32(accm) + tail;
+}
+
+static void dot_q4_1(int64_t n, float *s, const void *vx, const void *vy)
+{
+    dot_x_1(n, s, vx, vy, false);
+}
+
+static void dot_q5_1(int64_t n, float *s, const void *vx, const void *vy)
+{
+    dot_x_1(n, s, vx, vy, true);
+}
+
 /* ---- K-quants ---------------------------------------------------------- */
 
 static inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
@@ -401,6 +509,12 @@ aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type)
         return dot_q8_0;
     case AIOS_GGML_Q4_0:
         return dot_q4_0;
+    case AIOS_GGML_Q5_0:
+        return dot_q5_0;
+    case AIOS_GGML_Q4_1:
+        return dot_q4_1;
+    case AIOS_GGML_Q5_1:
+        return dot_q5_1;
     case AIOS_GGML_Q4_K:
         return dot_q4_K;
     case AIOS_GGML_Q5_K:
