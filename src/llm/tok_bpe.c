@@ -60,12 +60,11 @@ static int merge_map_init(struct tok_merge_map *m, size_t n)
     size_t cap = 16;
     while (cap < n * 2)
         cap *= 2;
-    m->keys = aios_malloc(cap * sizeof *m->keys);
-    m->rank = aios_malloc(cap * sizeof *m->rank);
-    m->result = aios_malloc(cap * sizeof *m->result);
-    if (!m->keys || !m->rank || !m->result)
+    m->e = aios_malloc(cap * sizeof *m->e);
+    if (!m->e)
         return AIOS_ENOMEM;
-    memset(m->keys, 0xFF, cap * sizeof *m->keys);
+    for (size_t i = 0; i < cap; i++)
+        m->e[i].key = UINT64_MAX;
     m->mask = (uint32_t)(cap - 1);
     return AIOS_OK;
 }
@@ -81,12 +80,12 @@ static void merge_map_put(struct tok_merge_map *m, int32_t a, int32_t b, uint32_
 {
     uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
     for (uint32_t i = pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key)
+        if (m->e[i].key == key)
             return; /* the first (lowest) rank wins */
-        if (m->keys[i] == UINT64_MAX) {
-            m->keys[i] = key;
-            m->rank[i] = rank;
-            m->result[i] = result;
+        if (m->e[i].key == UINT64_MAX) {
+            m->e[i].key = key;
+            m->e[i].rank = rank;
+            m->e[i].result = result;
             return;
         }
     }
@@ -97,12 +96,13 @@ static inline bool merge_map_get(const struct tok_merge_map *m, int32_t a, int32
 {
     uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
     for (uint32_t i = pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {
-            *rank = m->rank[i];
-            *result = m->result[i];
+        const struct tok_merge_entry *e = &m->e[i];
+        if (e->key == key) {
+            *rank = e->rank;
+            *result = e->result;
             return true;
         }
-        if (m->keys[i] == UINT64_MAX)
+        if (e->key == UINT64_MAX)
             return false;
     }
 }
@@ -213,9 +213,7 @@ void tok_bpe_free(aios_llm_vocab *v)
     aios_free(v->raw);
     aios_free(v->raw_off);
     aios_free(v->raw_len);
-    aios_free(v->merges.keys);
-    aios_free(v->merges.rank);
-    aios_free(v->merges.result);
+    aios_free(v->merges.e);
     v->raw = NULL;
     v->raw_off = v->raw_len = NULL;
     memset(&v->merges, 0, sizeof v->merges);

@@ -134,6 +134,18 @@ int aios_llm_tokens_push(struct aios_llm_tokens *t, int32_t id)
 
 /* ---- hashing ------------------------------------------------------------------ */
 
+/* Loads of 1..7 bytes without reading past n (overlapping loads). */
+static inline uint64_t load_tail(const unsigned char *p, size_t n)
+{
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return ((uint64_t)b << 32) | a;
+    }
+    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
+}
+
 uint64_t tok_hash(const void *data, size_t n)
 {
     const unsigned char *p = data;
@@ -147,15 +159,36 @@ uint64_t tok_hash(const void *data, size_t n)
         n -= 8;
     }
     if (n) {
-        uint64_t v = 0;
-        memcpy(&v, p, n);
-        h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+        h = (h ^ load_tail(p, n)) * 0xc4ceb9fe1a85ec53ull;
         h ^= h >> 29;
     }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     return h;
+}
+
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    if (n >= 8) {
+        uint64_t u, w;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&u, x + i, 8);
+            memcpy(&w, y + i, 8);
+            if (u != w)
+                return false;
+        }
+        if (i == n)
+            return true;
+        memcpy(&u, x + n - 8, 8);
+        memcpy(&w, y + n - 8, 8);
+        return u == w;
+    }
+    if (n == 0)
+        return true;
+    return load_tail(x, n) == load_tail(y, n);
 }
 
 int tok_map_init(struct tok_map *m, size_t n_keys, const char *base, const uint32_t *off,
@@ -165,12 +198,9 @@ int tok_map_init(struct tok_map *m, size_t n_keys, const char *base, const uint3
     size_t cap = 16;
     while (cap < n_keys * 2)
         cap *= 2;
-    m->slot_id = aios_calloc(cap, sizeof *m->slot_id);
-    m->slot_hash = aios_calloc(cap, sizeof *m->slot_hash);
-    if (!m->slot_id || !m->slot_hash) {
-        tok_map_free(m);
+    m->slots = aios_calloc(cap, sizeof *m->slots);
+    if (!m->slots)
         return AIOS_ENOMEM;
-    }
     m->mask = (uint32_t)(cap - 1);
     m->base = base;
     m->off = off;
@@ -185,38 +215,35 @@ void tok_map_insert(struct tok_map *m, int32_t id)
     uint64_t h = tok_hash(s, n);
     uint32_t hh = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t e = m->slot_id[i];
+        uint32_t e = m->slots[i].id1;
         if (!e) {
-            m->slot_id[i] = (uint32_t)id + 1;
-            m->slot_hash[i] = hh;
+            m->slots[i].id1 = (uint32_t)id + 1;
+            m->slots[i].hash = hh;
             return;
         }
-        if (m->slot_hash[i] == hh && m->len[e - 1] == n &&
-            memcmp(m->base + m->off[e - 1], s, n) == 0)
+        if (m->slots[i].hash == hh && m->len[e - 1] == n && bytes_eq(m->base + m->off[e - 1], s, n))
             return;
     }
 }
 
 int32_t tok_map_find(const struct tok_map *m, const char *s, size_t n)
 {
-    if (!m->slot_id)
+    if (!m->slots)
         return -1;
     uint64_t h = tok_hash(s, n);
     uint32_t hh = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t e = m->slot_id[i];
+        uint32_t e = m->slots[i].id1;
         if (!e)
             return -1;
-        if (m->slot_hash[i] == hh && m->len[e - 1] == n &&
-            memcmp(m->base + m->off[e - 1], s, n) == 0)
+        if (m->slots[i].hash == hh && m->len[e - 1] == n && bytes_eq(m->base + m->off[e - 1], s, n))
             return (int32_t)(e - 1);
     }
 }
 
 void tok_map_free(struct tok_map *m)
 {
-    aios_free(m->slot_id);
-    aios_free(m->slot_hash);
+    aios_free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -594,6 +621,7 @@ int aios_llm_vocab_load(const aios_gguf *g, aios_llm_vocab **out, struct aios_er
     switch (v->type) {
     case AIOS_LLM_VOCAB_SPM:
         init_spm(v);
+        v->spm_split_ok = tok_spm_can_split(v);
         sp->nl = v->byte_token['\n'];
         break;
     case AIOS_LLM_VOCAB_BPE: {

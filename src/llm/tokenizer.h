@@ -16,10 +16,13 @@
 /* ---- hash map: byte string -> token id ---------------------------------- */
 
 /* Keys are the strings base[off[id] .. off[id]+len[id]) of the ids inserted;
- * slots hold id+1 (0 = empty) and the high bits of the hash. */
+ * a slot holds id+1 (0 = empty) and the high bits of the key's hash. */
+struct tok_map_slot {
+    uint32_t id1;
+    uint32_t hash;
+};
 struct tok_map {
-    uint32_t *slot_id;
-    uint32_t *slot_hash;
+    struct tok_map_slot *slots;
     uint32_t mask;
     const char *base;
     const uint32_t *off;
@@ -36,31 +39,31 @@ void tok_map_free(struct tok_map *m);
 
 /* ---- hash map: (left id, right id) -> (rank, merged id) ----------------- */
 
+struct tok_merge_entry {
+    uint64_t key; /* left << 32 | right; UINT64_MAX = empty */
+    uint32_t rank;
+    int32_t result;
+};
 struct tok_merge_map {
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint32_t *rank;
-    int32_t *result;
+    struct tok_merge_entry *e; /* one cache line holds four entries */
     uint32_t mask;
 };
 
-/* ---- WordPiece prefix map: every prefix of every token ------------------ */
+/* ---- WordPiece trie: every prefix of every token ----------------------- */
 
-/* Entries are keyed by an incremental hash (tok_prefix_step) so a matcher
- * can extend a candidate one byte at a time. */
-struct tok_prefix_map {
-    uint32_t *slot; /* entry index + 1 */
-    uint64_t *ent_hash;
-    int32_t *ent_src;   /* a token whose text has this prefix */
-    uint32_t *ent_len;  /* prefix length */
-    int32_t *ent_token; /* the token equal to this prefix, or -1 */
-    uint32_t n_ent, cap_ent;
+/* A trie stored in one open-addressing table: the node for prefix P+c lives
+ * in the slot found by hashing (node of P, c), so a matcher extends a
+ * candidate one byte at a time with one probe and an exact key compare. */
+struct tok_trie_node {
+    uint32_t parent; /* slot of the parent node + 1; 0 = empty slot */
+    int32_t token;   /* token equal to this prefix, or -1 */
+    uint8_t c;
+};
+struct tok_trie {
+    struct tok_trie_node *nodes;
     uint32_t mask;
 };
-#define TOK_PREFIX_SEED 0xcbf29ce484222325ull
-static inline uint64_t tok_prefix_step(uint64_t h, unsigned char c)
-{
-    return (h ^ c) * 0x100000001b3ull;
-}
+#define TOK_TRIE_ROOT 0xFFFFFFFEu /* parent value of first-byte nodes (as slot + 1) */
 
 /* ---- pre-tokenizer -------------------------------------------------------- */
 
@@ -143,6 +146,7 @@ struct aios_llm_vocab {
 
     /* SPM */
     int32_t byte_token[256]; /* <0xXX> token of each byte, or -1 */
+    bool spm_split_ok;       /* see tok_spm_can_split */
 
     /* BPE */
     enum tok_pre_kind pre_kind;
@@ -157,7 +161,7 @@ struct aios_llm_vocab {
 
     /* WPM */
     bool lowercase, strip_accents;
-    struct tok_prefix_map prefix;
+    struct tok_trie trie;
 };
 
 /* ---- per-call scratch ----------------------------------------------------- */
@@ -198,6 +202,9 @@ int tok_wpm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
 int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct tok_scratch *sc,
                   struct tok_span **spans, size_t *n_spans, struct aios_err *err);
 
+/* SPM setup: true when no token has U+2581 right after another character,
+ * so text can be encoded word by word with the same result. */
+bool tok_spm_can_split(const aios_llm_vocab *v);
 /* BPE setup (tok_bpe.c): byte-level tables and merges. */
 int tok_bpe_init(aios_llm_vocab *v, const struct aios_gguf_value *merges, struct aios_err *err);
 void tok_bpe_free(aios_llm_vocab *v);
