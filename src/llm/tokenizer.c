@@ -448,6 +448,12 @@ static int load_specials(aios_llm_vocab *v, const aios_gguf *g, struct aios_err 
     rc = rc ? rc : get_flag(g, "tokenizer.ggml.add_eos_token", &sp->add_eos, err);
     if (rc)
         return rc;
+    if (v->type == AIOS_LLM_VOCAB_WPM) {
+        /* WordPiece frames with CLS ... SEP when asked, whatever add_bos says */
+        if (sp->cls >= 0)
+            sp->bos = sp->cls;
+        sp->add_bos = sp->bos >= 0;
+    }
     if (sp->add_bos && sp->bos < 0)
         return aios_err_set(err, AIOS_EFORMAT, "add_bos_token is true but the vocab has no BOS");
     if (sp->add_eos && sp->eos < 0)
@@ -612,8 +618,6 @@ int aios_llm_vocab_load(const aios_gguf *g, aios_llm_vocab **out, struct aios_er
     rc = load_specials(v, g, err);
     if (rc)
         goto out;
-    if (v->type == AIOS_LLM_VOCAB_WPM && sp->cls >= 0)
-        sp->bos = sp->cls;
     rc = build_special_list(v, g, err);
     if (rc)
         goto out;

@@ -6,14 +6,94 @@
  * the tokenizer is lossless (SPM and byte-level BPE; not WordPiece, which
  * lower-cases and drops accents and spaces).
  *
+ * Also per case: with ADD_SPECIAL the ids are framed by BOS/EOS (CLS/SEP) as
+ * the metadata says; with PARSE_SPECIAL the BOS token's text in front of the
+ * case gives the BOS id in front of the same ids, and without it does not.
+ * For SPM, encoding word by word (the fast path) must equal encoding the
+ * whole text at once (llama.cpp's way) on all cases joined together.
+ *
  * argv[1], when given, restricts the run to one vocab name ("llama-spm").
  */
 #include <dirent.h>
 
 #include "llm/llm.h"
+#include "llm/tokenizer.h" /* to switch off the SPM word-by-word shortcut */
 #include "test.h"
 
 #define SEP "\n__ggml_vocab_test__\n"
+
+static bool ids_equal(const struct aios_llm_tokens *t, const int32_t *want, int nw)
+{
+    if ((int)t->n != nw)
+        return false;
+    for (int i = 0; i < nw; i++)
+        if (t->ids[i] != want[i])
+            return false;
+    return true;
+}
+
+static void check_special(const aios_llm_vocab *v, const char *name, int c, const char *text,
+                          size_t len, const int32_t *want, int nw)
+{
+    const struct aios_llm_vocab_special *sp = aios_llm_vocab_special(v);
+    bool wpm = aios_llm_vocab_type(v) == AIOS_LLM_VOCAB_WPM;
+    int32_t framed[1100];
+    int nf = 0;
+    if (wpm || sp->add_bos)
+        framed[nf++] = sp->bos;
+    memcpy(framed + nf, want, (size_t)nw * sizeof *want);
+    nf += nw;
+    if (wpm)
+        framed[nf++] = sp->sep;
+    else if (sp->add_eos)
+        framed[nf++] = sp->eos;
+    struct aios_llm_tokens t;
+    struct aios_err err;
+    aios_llm_tokens_init(&t, 0);
+    CHECK(aios_llm_tokenize(v, text, len, AIOS_LLM_TOK_ADD_SPECIAL, &t, &err) == AIOS_OK);
+    CHECK_MSG(ids_equal(&t, framed, nf), "%s case %d with ADD_SPECIAL", name, c);
+    aios_llm_tokens_free(&t);
+
+    if (sp->bos < 0 || !(aios_llm_vocab_token_attr(v, sp->bos) & AIOS_LLM_TOKEN_CONTROL))
+        return;
+    const char *bt = aios_llm_vocab_token_text(v, sp->bos);
+    char buf[4096];
+    size_t bl = strlen(bt);
+    if (bl + len > sizeof buf)
+        return;
+    memcpy(buf, bt, bl);
+    memcpy(buf + bl, text, len);
+    framed[0] = sp->bos;
+    memcpy(framed + 1, want, (size_t)nw * sizeof *want);
+    aios_llm_tokens_init(&t, 0);
+    CHECK(aios_llm_tokenize(v, buf, bl + len, AIOS_LLM_TOK_PARSE_SPECIAL, &t, &err) == AIOS_OK);
+    CHECK_MSG(ids_equal(&t, framed, nw + 1), "%s case %d with PARSE_SPECIAL", name, c);
+    aios_llm_tokens_free(&t);
+    aios_llm_tokens_init(&t, 0);
+    CHECK(aios_llm_tokenize(v, buf, bl + len, 0, &t, &err) == AIOS_OK);
+    CHECK_MSG(t.n > 0 && t.ids[0] != sp->bos, "%s case %d: BOS text parsed without PARSE_SPECIAL",
+              name, c);
+    aios_llm_tokens_free(&t);
+}
+
+static void check_spm_split(aios_llm_vocab *v, const char *name, const char *text, size_t len)
+{
+    bool was = v->spm_split_ok;
+    struct aios_llm_tokens a, b;
+    struct aios_err err;
+    aios_llm_tokens_init(&a, 0);
+    aios_llm_tokens_init(&b, 0);
+    CHECK(aios_llm_tokenize(v, text, len, 0, &a, &err) == AIOS_OK);
+    v->spm_split_ok = false;
+    CHECK(aios_llm_tokenize(v, text, len, 0, &b, &err) == AIOS_OK);
+    v->spm_split_ok = was;
+    CHECK_MSG(a.n == b.n && a.n > 0 && memcmp(a.ids, b.ids, a.n * sizeof *a.ids) == 0,
+              "%s: word-by-word SPM differs from whole-text SPM", name);
+    fprintf(stderr, "%-16s SPM word-by-word %s, %zu ids on the joined cases\n", name,
+            was ? "on" : "off", a.n);
+    aios_llm_tokens_free(&a);
+    aios_llm_tokens_free(&b);
+}
 
 static int check_vocab(const char *dir, const char *name)
 {
@@ -75,6 +155,8 @@ static int check_vocab(const char *dir, const char *name)
             fprintf(stderr, "\n");
         }
         CHECK(same);
+        if (rc == AIOS_OK)
+            check_special(v, name, cases, p, tlen, want, nw);
         if (lossless && rc == AIOS_OK) {
             struct aios_buf b;
             aios_buf_init(&b, 0);
@@ -95,6 +177,8 @@ static int check_vocab(const char *dir, const char *name)
         line = nl + 1;
     }
     CHECK_MSG(cases == 46, "%s: %d cases (46 expected)", name, cases);
+    if (aios_llm_vocab_type(v) == AIOS_LLM_VOCAB_SPM && in)
+        check_spm_split(v, name, in, in_len);
     fprintf(stderr, "%-16s %2d/%d cases exact, round trip %d/%d\n", name, cases - bad, cases,
             rt_checked - rt_bad, rt_checked);
     aios_free(in);
