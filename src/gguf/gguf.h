@@ -119,7 +119,12 @@ struct aios_gguf_tensor {
 
 typedef struct aios_gguf aios_gguf;
 
-/* Opens and validates a file. *out must be closed with aios_gguf_close. */
+/* Opens and validates a file. *out must be closed with aios_gguf_close.
+ * Errors: AIOS_ENOTFOUND / AIOS_EIO (cannot open or map), AIOS_EFORMAT
+ * (truncated or corrupt: the message says what and where), AIOS_EUNSUPPORTED
+ * (GGUF v1, big-endian files), AIOS_ELIMIT (arrays nested more than 8 deep,
+ * more than 2^31 keys or tensors), AIOS_ENOMEM. A handle is read-only once
+ * open, so several threads may use it at once. */
 int aios_gguf_open(const char *path, aios_gguf **out, struct aios_err *err);
 /* Same on a caller-owned buffer that must outlive the handle (fuzzing, tests). */
 int aios_gguf_open_mem(const void *data, size_t size, aios_gguf **out, struct aios_err *err);

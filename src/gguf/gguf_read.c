@@ -30,6 +30,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "the GGUF reader assumes a little-endian host");
+
 struct kv {
     const char *key;
     struct aios_gguf_value val;
@@ -405,13 +408,12 @@ static int read_tensor_infos(struct aios_gguf *g, struct rd *r)
                                 "%s: row length %" PRId64
                                 " is not a multiple of the %s block size %" PRIu32,
                                 what, t->ne[0], aios_ggml_type_name(t->type), be);
-        uint64_t nrows = 1, size;
-        bool ovf = false;
+        uint64_t nrows = 1, size, nel, row_bytes;
+        bool ovf = aios_ggml_type_row_bytes(t->type, t->ne[0], &row_bytes) != AIOS_OK;
         for (int d = 1; d < GGUF_MAX_DIMS; d++)
             ovf |= __builtin_mul_overflow(nrows, (uint64_t)t->ne[d], &nrows);
-        uint64_t nel;
         ovf |= __builtin_mul_overflow(nrows, (uint64_t)t->ne[0], &nel) || nel > (uint64_t)INT64_MAX;
-        ovf |= __builtin_mul_overflow((uint64_t)t->ne[0] / be * bb, nrows, &size);
+        ovf |= __builtin_mul_overflow(row_bytes, nrows, &size);
         if (ovf)
             return aios_err_set(r->err, AIOS_EFORMAT,
                                 "%s: shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
@@ -441,8 +443,14 @@ static int check_data(struct aios_gguf *g, struct aios_err *err)
     uint64_t avail = g->size - g->data_offset;
     for (int64_t i = 0; i < g->n_tensors; i++) {
         struct aios_gguf_tensor *t = &g->tensors[i];
-        if (t->offset > avail || t->size > avail - t->offset) {
-            uint64_t a = g->data_offset + t->offset; /* both bounded: no overflow in practice */
+        if (t->offset > avail)
+            return aios_err_set(err, AIOS_EFORMAT,
+                                "tensor '%.200s': data offset %" PRIu64
+                                " is past end of file (data section starts at %" PRIu64
+                                ", file size %" PRIu64 ")",
+                                t->name, t->offset, g->data_offset, g->size);
+        if (t->size > avail - t->offset) {
+            uint64_t a = g->data_offset + t->offset; /* <= size: no overflow */
             return aios_err_set(err, AIOS_EFORMAT,
                                 "tensor '%.200s': data [%" PRIu64 ", %" PRIu64
                                 ") past end of file (size %" PRIu64 ")",

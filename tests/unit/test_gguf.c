@@ -844,6 +844,66 @@ static void test_reader_alloc_failures(void)
     aios_buf_free(&r.b);
 }
 
+/* With AIOS_GGUF_SEED_DIR set, writes the fuzz seed corpus there (small
+ * files from the raw builder and the writer; tests/fuzz/corpus/fuzz_gguf
+ * holds the committed copy). */
+static void write_seeds(const char *dir)
+{
+    struct aios_err err = {0};
+    char path[4200];
+    struct raw r;
+    raw_build(&r);
+    snprintf(path, sizeof path, "%s/raw-nested.gguf", dir);
+    CHECK(aios_write_file_atomic(path, r.b.data, r.b.len, &err) == 0);
+    aios_buf_free(&r.b);
+    uint32_t aligns[] = {0, 64};
+    for (int k = 0; k < 2; k++) {
+        aios_gguf_writer *w = make_writer(false, aligns[k]);
+        if (k == 1)
+            CHECK(aios_gguf_writer_set_version(w, 2, &err) == 0);
+        struct aios_buf out;
+        aios_buf_init(&out, 1 << 20);
+        CHECK(aios_gguf_writer_to_buf(w, &out, &err) == 0);
+        snprintf(path, sizeof path, "%s/writer-all-types-%s.gguf", dir, k ? "v2-align64" : "v3");
+        CHECK(aios_write_file_atomic(path, out.data, out.len, &err) == 0);
+        aios_buf_free(&out);
+        aios_gguf_writer_destroy(w);
+    }
+    aios_gguf_writer *w = NULL;
+    CHECK(aios_gguf_writer_create(&w, &err) == 0);
+    const char *toks[] = {"<unk>", "<s>", "</s>", "\xc4\xa0the", "a b"};
+    int32_t types[] = {2, 3, 3, 1, 1};
+    CHECK(aios_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", &err) == 0);
+    CHECK(aios_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, 5, &err) == 0);
+    CHECK(aios_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", AIOS_GGUF_INT32, types, 5,
+                                   &err) == 0);
+    struct aios_buf out;
+    aios_buf_init(&out, 1 << 20);
+    CHECK(aios_gguf_writer_to_buf(w, &out, &err) == 0);
+    snprintf(path, sizeof path, "%s/writer-vocab.gguf", dir);
+    CHECK(aios_write_file_atomic(path, out.data, out.len, &err) == 0);
+    aios_buf_free(&out);
+    aios_gguf_writer_destroy(w);
+    /* every quantized type the table knows, one block row each */
+    CHECK(aios_gguf_writer_create(&w, &err) == 0);
+    static uint8_t zeros[1024];
+    for (uint32_t t = 0; t < AIOS_GGML_TYPE_COUNT; t++) {
+        uint32_t be, bb;
+        if (!aios_ggml_type_geometry(t, &be, &bb))
+            continue;
+        char name[32];
+        snprintf(name, sizeof name, "t.%s", aios_ggml_type_name(t));
+        int64_t ne[1] = {be};
+        CHECK(aios_gguf_writer_add_tensor(w, name, t, 1, ne, zeros, &err) == 0);
+    }
+    aios_buf_init(&out, 1 << 20);
+    CHECK(aios_gguf_writer_to_buf(w, &out, &err) == 0);
+    snprintf(path, sizeof path, "%s/writer-all-tensor-types.gguf", dir);
+    CHECK(aios_write_file_atomic(path, out.data, out.len, &err) == 0);
+    aios_buf_free(&out);
+    aios_gguf_writer_destroy(w);
+}
+
 int main(void)
 {
     TEST_RUN(test_types);
@@ -858,5 +918,8 @@ int main(void)
     TEST_RUN(test_round_trip_raw);
     TEST_RUN(test_writer_stream);
     TEST_RUN(test_writer_errors);
+    const char *seeds = getenv("AIOS_GGUF_SEED_DIR");
+    if (seeds)
+        write_seeds(seeds);
     TEST_EXIT();
 }
