@@ -67,14 +67,13 @@ static const struct aios_cmd_spec tokenize_spec = {
     .name = "tokenize",
     .usage = "-m FILE [--ids|--pieces|--json] [--no-bos] [--special] TEXT",
     .summary = "Print the token ids of TEXT under a model's tokenizer.",
-    .description =
-        "TEXT '-' reads standard input byte for byte (nothing is stripped). BOS/EOS\n"
-        "are added as the model's metadata says unless --no-bos; the text of special\n"
-        "tokens (\"<|im_start|>\") is only recognised with --special. The default\n"
-        "output is one line per token: id, a tab, and the token's text (escaped).\n"
-        "--ids prints the ids on one line separated by single spaces; --pieces the\n"
-        "texts only, one per line; --json an object with ids, tokens (as stored in\n"
-        "the vocabulary) and pieces (decoded text, null where not valid UTF-8).",
+    .description = "TEXT '-' reads standard input byte for byte (nothing is stripped). BOS/EOS\n"
+                   "are added as the model's metadata says unless --no-bos; the text of special\n"
+                   "tokens (\"<|im_start|>\") is only recognised with --special. The default\n"
+                   "output is one line per token: id, a tab, and the token's text (escaped).\n"
+                   "--ids prints the ids on one line separated by single spaces; --pieces the\n"
+                   "texts only, one per line; --json an object with ids, tokens (as stored in\n"
+                   "the vocabulary) and pieces (decoded text, null where not valid UTF-8).",
     .min_pos = 1,
     .max_pos = 1,
 };
@@ -129,7 +128,8 @@ int aios_cmd_tokenize(struct aios_cli *cli, int argc, char **argv)
     }
     if (aios_llm_vocab_load_file(model, &v, &err))
         goto out;
-    unsigned flags = (no_bos ? 0 : AIOS_LLM_TOK_ADD_SPECIAL) | (special ? AIOS_LLM_TOK_PARSE_SPECIAL : 0);
+    unsigned flags =
+        (no_bos ? 0 : AIOS_LLM_TOK_ADD_SPECIAL) | (special ? AIOS_LLM_TOK_PARSE_SPECIAL : 0);
     if (aios_llm_tokenize(v, text, len, flags, &t, &err))
         goto out;
     struct aios_buf piece;
