@@ -155,6 +155,7 @@ int tok_bpe_init(aios_llm_vocab *v, const struct aios_gguf_value *merges, struct
         if (v->raw_len[i] != UINT32_MAX)
             tok_map_insert(&v->raw_map, i);
 
+    v->bpe_cache_min_text = 4096;
     for (unsigned b = 0; b < 256; b++) {
         char buf[4];
         size_t l = tok_utf8_put(tok_byte_to_cp(b), buf);
@@ -344,6 +345,45 @@ static int encode_word(const aios_llm_vocab *v, const unsigned char *w, size_t n
     return AIOS_OK;
 }
 
+/* Per-call cache of word -> ids: running text repeats most of its words, and
+ * a lookup is far cheaper than merging. It lives in the call's scratch (a
+ * vocab is shared by threads and never written), holds words of up to
+ * CACHE_WORD_MAX bytes, and simply stops taking entries when full. Short
+ * texts (under v->bpe_cache_min_text) skip it. */
+#define CACHE_WORD_MAX 48
+
+struct cache_ent {
+    uint64_t hash;
+    uint32_t off; /* word in the text */
+    uint32_t len;
+    uint32_t ids_off;
+    uint32_t n_ids;
+};
+
+struct cache {
+    uint32_t *slots; /* entry + 1 */
+    struct cache_ent *ents;
+    uint32_t mask, n, max;
+    size_t n_ids;
+};
+
+static int cache_init(struct cache *c, struct tok_scratch *sc, size_t n_words)
+{
+    size_t cap = 1024;
+    while (cap < n_words * 2 && cap < ((size_t)1 << 18))
+        cap *= 2;
+    c->slots = tok_scratch_get(sc, TOK_SC_CACHE_SLOTS, cap * sizeof *c->slots);
+    c->ents = tok_scratch_get(sc, TOK_SC_CACHE_ENTS, cap / 2 * sizeof *c->ents);
+    if (!c->slots || !c->ents)
+        return AIOS_ENOMEM;
+    memset(c->slots, 0, cap * sizeof *c->slots);
+    c->mask = (uint32_t)(cap - 1);
+    c->n = 0;
+    c->max = (uint32_t)(cap / 2);
+    c->n_ids = 0;
+    return AIOS_OK;
+}
+
 int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
                    struct aios_llm_tokens *out, struct aios_err *err)
 {
@@ -352,9 +392,48 @@ int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
     int rc = tok_pre_split(&v->pre, text, len, sc, &spans, &n_spans, err);
     if (rc)
         return rc;
+    struct cache c = {0};
+    bool use_cache = len >= v->bpe_cache_min_text;
+    if (use_cache && cache_init(&c, sc, n_spans))
+        return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     for (size_t i = 0; i < n_spans; i++) {
         /* spans live in a scratch slot that encode_word does not touch */
-        rc = encode_word(v, (const unsigned char *)text + spans[i].off, spans[i].len, sc, out);
+        const unsigned char *w = (const unsigned char *)text + spans[i].off;
+        uint32_t wl = spans[i].len;
+        uint64_t h = 0;
+        uint32_t slot = 0;
+        bool cacheable = use_cache && wl > 1 && wl <= CACHE_WORD_MAX;
+        if (cacheable) {
+            h = tok_hash(w, wl);
+            for (slot = (uint32_t)h & c.mask;; slot = (slot + 1) & c.mask) {
+                uint32_t e = c.slots[slot];
+                if (!e)
+                    break;
+                const struct cache_ent *ce = &c.ents[e - 1];
+                if (ce->hash == h && ce->len == wl && memcmp(text + ce->off, w, wl) == 0) {
+                    const int32_t *ids = (const int32_t *)sc->buf[TOK_SC_CACHE_IDS] + ce->ids_off;
+                    for (uint32_t k = 0; k < ce->n_ids && !rc; k++)
+                        rc = aios_llm_tokens_push(out, ids[k]);
+                    goto next;
+                }
+            }
+        }
+        size_t n0 = out->n;
+        rc = encode_word(v, w, wl, sc, out);
+        if (!rc && cacheable && c.n < c.max) {
+            size_t k = out->n - n0;
+            int32_t *ids = tok_scratch_get(sc, TOK_SC_CACHE_IDS, (c.n_ids + k) * sizeof *ids);
+            if (!ids) {
+                rc = AIOS_ENOMEM;
+            } else {
+                memcpy(ids + c.n_ids, out->ids + n0, k * sizeof *ids);
+                c.ents[c.n] =
+                    (struct cache_ent){h, spans[i].off, wl, (uint32_t)c.n_ids, (uint32_t)k};
+                c.slots[slot] = ++c.n;
+                c.n_ids += k;
+            }
+        }
+    next:
         if (rc) {
             if (rc == AIOS_ELIMIT)
                 return aios_err_set(err, rc, "more than %zu tokens",

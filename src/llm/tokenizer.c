@@ -95,7 +95,7 @@ void *tok_scratch_get(struct tok_scratch *s, int k, size_t n)
 
 void tok_scratch_free(struct tok_scratch *s)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < TOK_SCRATCH_SLOTS; i++)
         aios_free(s->buf[i]);
     memset(s, 0, sizeof *s);
 }

@@ -158,6 +158,7 @@ struct aios_llm_vocab {
     struct tok_map raw_map;
     int32_t byte_char_token[256]; /* the token of the byte-level character of each byte */
     struct tok_merge_map merges;
+    size_t bpe_cache_min_text; /* texts this long use the per-call word cache */
 
     /* WPM */
     bool lowercase, strip_accents;
@@ -169,9 +170,10 @@ struct aios_llm_vocab {
 /* Grown on demand, freed at the end of the call; `limit` bounds every array
  * (it is derived from the input length, so it only fails on bugs or memory
  * exhaustion). */
+#define TOK_SCRATCH_SLOTS 12
 struct tok_scratch {
-    void *buf[8];
-    size_t cap[8];
+    void *buf[TOK_SCRATCH_SLOTS];
+    size_t cap[TOK_SCRATCH_SLOTS];
 };
 /* Ensures slot k holds at least n bytes; NULL when out of memory. Contents
  * are kept across growth. */
@@ -185,6 +187,9 @@ enum {
     TOK_SC_TEXT = 4,
     TOK_SC_WORD = 5,
     TOK_SC_MATCH = 6,
+    TOK_SC_CACHE_SLOTS = 7, /* BPE word cache */
+    TOK_SC_CACHE_ENTS = 8,
+    TOK_SC_CACHE_IDS = 9,
 };
 
 /* ---- the algorithms ------------------------------------------------------- */

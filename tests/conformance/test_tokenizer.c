@@ -10,7 +10,8 @@
  * the metadata says; with PARSE_SPECIAL the BOS token's text in front of the
  * case gives the BOS id in front of the same ids, and without it does not.
  * For SPM, encoding word by word (the fast path) must equal encoding the
- * whole text at once (llama.cpp's way) on all cases joined together.
+ * whole text at once (llama.cpp's way) on all cases joined together; for
+ * BPE, the per-call word cache must give the same ids as merging every word.
  *
  * argv[1], when given, restricts the run to one vocab name ("llama-spm").
  */
@@ -93,6 +94,29 @@ static void check_spm_split(aios_llm_vocab *v, const char *name, const char *tex
             was ? "on" : "off", a.n);
     aios_llm_tokens_free(&a);
     aios_llm_tokens_free(&b);
+}
+
+/* The BPE word cache (used for long texts) must not change the ids. */
+static void check_bpe_cache(aios_llm_vocab *v, const char *name, const char *text, size_t len)
+{
+    struct aios_buf big;
+    aios_buf_init(&big, 0);
+    for (int i = 0; i < 8; i++)
+        aios_buf_append(&big, text, len);
+    size_t was = v->bpe_cache_min_text;
+    struct aios_llm_tokens a, b;
+    aios_llm_tokens_init(&a, 0);
+    aios_llm_tokens_init(&b, 0);
+    v->bpe_cache_min_text = 1;
+    CHECK(aios_llm_tokenize(v, big.data, big.len, 0, &a, NULL) == AIOS_OK);
+    v->bpe_cache_min_text = SIZE_MAX;
+    CHECK(aios_llm_tokenize(v, big.data, big.len, 0, &b, NULL) == AIOS_OK);
+    v->bpe_cache_min_text = was;
+    CHECK_MSG(a.n == b.n && a.n > 0 && memcmp(a.ids, b.ids, a.n * sizeof *a.ids) == 0,
+              "%s: BPE ids differ with the word cache", name);
+    aios_llm_tokens_free(&a);
+    aios_llm_tokens_free(&b);
+    aios_buf_free(&big);
 }
 
 static int check_vocab(const char *dir, const char *name)
@@ -179,6 +203,8 @@ static int check_vocab(const char *dir, const char *name)
     CHECK_MSG(cases == 46, "%s: %d cases (46 expected)", name, cases);
     if (aios_llm_vocab_type(v) == AIOS_LLM_VOCAB_SPM && in)
         check_spm_split(v, name, in, in_len);
+    if (aios_llm_vocab_type(v) == AIOS_LLM_VOCAB_BPE && in)
+        check_bpe_cache(v, name, in, in_len);
     fprintf(stderr, "%-16s %2d/%d cases exact, round trip %d/%d\n", name, cases - bad, cases,
             rt_checked - rt_bad, rt_checked);
     aios_free(in);
