@@ -249,35 +249,19 @@ void tok_map_free(struct tok_map *m)
 
 /* ---- loading --------------------------------------------------------------------- */
 
+/* DeepSeek's "<｜end▁of▁sentence｜>" (split so the escapes end before "end") */
+#define DEEPSEEK_EOS                                                                               \
+    ("<\xef\xbd\x9c"                                                                               \
+     "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>")
+
 static const char *const eog_texts[] = {
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|end|>",
-    "<|return|>",
-    "<|call|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "</s>",
-    "<|eom_id|>",
-    "<EOT>",
-    "_<EOT>",
-    "<|end_of_text|>",
-    "<end_of_utterance>",
-    "<eos>",
-    "<\xef\xbd\x9c"
-    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    "<|eot_id|>",         "<|im_end|>", "<|end|>",    "<|return|>", "<|call|>", "<end_of_turn>",
+    "<|endoftext|>",      "</s>",       "<|eom_id|>", "<EOT>",      "_<EOT>",   "<|end_of_text|>",
+    "<end_of_utterance>", "<eos>",      DEEPSEEK_EOS,
 };
 static const char *const eot_texts[] = {
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|end|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "<|end_of_text|>",
-    "<EOT>",
-    "_<EOT>",
-    "<\xef\xbd\x9c"
-    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    "<|eot_id|>",      "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+    "<|end_of_text|>", "<EOT>",      "_<EOT>",  DEEPSEEK_EOS,
 };
 
 static unsigned attr_of_type(int64_t t)
