@@ -334,14 +334,20 @@ int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct 
     if (len == 0)
         return AIOS_OK;
     int rc = AIOS_OK;
-    pcre2_match_data *md = pcre2_match_data_create(4, gctx());
-    pcre2_match_context *mc = pcre2_match_context_create(gctx());
-    pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, gctx());
-    if (!md || !mc || !js) {
-        rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
-        goto out;
+    if (!sc->pcre[0]) {
+        /* once per tokenize call, however many fragments it has */
+        pcre2_match_data *md = pcre2_match_data_create(4, gctx());
+        pcre2_match_context *mc = pcre2_match_context_create(gctx());
+        pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, gctx());
+        sc->pcre[0] = md, sc->pcre[1] = mc, sc->pcre[2] = js;
+        if (!md || !mc || !js) {
+            tok_pre_scratch_free(sc);
+            return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+        }
+        pcre2_jit_stack_assign(mc, NULL, js);
     }
-    pcre2_jit_stack_assign(mc, NULL, js);
+    pcre2_match_data *md = sc->pcre[0];
+    pcre2_match_context *mc = sc->pcre[1];
 
     int cur = TOK_SC_SPANS, nxt = TOK_SC_SPANS2;
     size_t n_cur = 0;
@@ -373,8 +379,13 @@ int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct 
     *spans = (struct tok_span *)sc->buf[cur];
     *n_spans = n_cur;
 out:
-    pcre2_jit_stack_free(js);
-    pcre2_match_context_free(mc);
-    pcre2_match_data_free(md);
     return rc;
+}
+
+void tok_pre_scratch_free(struct tok_scratch *sc)
+{
+    pcre2_match_data_free(sc->pcre[0]);
+    pcre2_match_context_free(sc->pcre[1]);
+    pcre2_jit_stack_free(sc->pcre[2]);
+    sc->pcre[0] = sc->pcre[1] = sc->pcre[2] = NULL;
 }

@@ -19,65 +19,23 @@
 
 #include "llm/tokenizer.h"
 
-/* ---- trie ------------------------------------------------------------------------ */
-
-static inline uint32_t trie_slot(uint32_t parent, unsigned char c, uint32_t mask)
-{
-    uint64_t k = ((uint64_t)parent << 8 | c) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(k >> 32) & mask;
-}
-
-/* Slot of the child of `parent` (slot + 1, or TOK_TRIE_ROOT) by byte c; -1 if none. */
-static inline int64_t trie_child(const struct tok_trie *t, uint32_t parent, unsigned char c)
-{
-    for (uint32_t i = trie_slot(parent, c, t->mask);; i = (i + 1) & t->mask) {
-        const struct tok_trie_node *n = &t->nodes[i];
-        if (n->parent == 0)
-            return -1;
-        if (n->parent == parent && n->c == c)
-            return i;
-    }
-}
+/* ---- setup ---------------------------------------------------------------------- */
 
 int tok_wpm_init(aios_llm_vocab *v, struct aios_err *err)
 {
-    struct tok_trie *t = &v->trie;
     size_t total = 0;
     for (int32_t i = 0; i < v->n; i++)
         total += v->len[i];
-    size_t cap = 16;
-    while (cap < total * 2)
-        cap *= 2;
-    t->nodes = aios_calloc(cap, sizeof *t->nodes);
-    if (!t->nodes)
+    if (tok_trie_init(&v->trie, total))
         return aios_err_set(err, AIOS_ENOMEM, "out of memory for the WordPiece table");
-    t->mask = (uint32_t)(cap - 1);
-    for (int32_t id = 0; id < v->n; id++) {
-        const unsigned char *s = (const unsigned char *)v->text + v->off[id];
-        uint32_t parent = TOK_TRIE_ROOT;
-        for (uint32_t k = 0; k < v->len[id]; k++) {
-            int64_t e = trie_child(t, parent, s[k]);
-            if (e < 0) {
-                uint32_t i = trie_slot(parent, s[k], t->mask);
-                while (t->nodes[i].parent)
-                    i = (i + 1) & t->mask;
-                t->nodes[i].parent = parent;
-                t->nodes[i].c = s[k];
-                t->nodes[i].token = -1;
-                e = i;
-            }
-            parent = (uint32_t)e + 1;
-        }
-        if (t->nodes[parent - 1].token < 0)
-            t->nodes[parent - 1].token = id;
-    }
+    for (int32_t id = 0; id < v->n; id++)
+        tok_trie_insert(&v->trie, v->text + v->off[id], v->len[id], id);
     return AIOS_OK;
 }
 
 void tok_wpm_free(aios_llm_vocab *v)
 {
-    aios_free(v->trie.nodes);
-    memset(&v->trie, 0, sizeof v->trie);
+    tok_trie_free(&v->trie);
 }
 
 /* ---- character classes ------------------------------------------------------------ */
@@ -147,7 +105,7 @@ static int encode_word(const aios_llm_vocab *v, const char *w, size_t n,
         int32_t best = -1;
         size_t best_len = 0;
         for (size_t k = i; k < n; k++) {
-            int64_t e = trie_child(t, node, (unsigned char)w[k]);
+            int64_t e = tok_trie_child(t, node, (unsigned char)w[k]);
             if (e < 0)
                 break;
             node = (uint32_t)e + 1;

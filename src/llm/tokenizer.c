@@ -97,6 +97,7 @@ void tok_scratch_free(struct tok_scratch *s)
 {
     for (int i = 0; i < TOK_SCRATCH_SLOTS; i++)
         aios_free(s->buf[i]);
+    tok_pre_scratch_free(s);
     memset(s, 0, sizeof *s);
 }
 
@@ -245,6 +246,47 @@ void tok_map_free(struct tok_map *m)
 {
     aios_free(m->slots);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- trie -------------------------------------------------------------------------- */
+
+int tok_trie_init(struct tok_trie *t, size_t total_bytes)
+{
+    size_t cap = 16;
+    while (cap < total_bytes * 2)
+        cap *= 2;
+    t->nodes = aios_calloc(cap, sizeof *t->nodes);
+    if (!t->nodes)
+        return AIOS_ENOMEM;
+    t->mask = (uint32_t)(cap - 1);
+    return AIOS_OK;
+}
+
+void tok_trie_insert(struct tok_trie *t, const char *s, size_t n, int32_t token)
+{
+    uint32_t parent = TOK_TRIE_ROOT;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        int64_t e = tok_trie_child(t, parent, c);
+        if (e < 0) {
+            uint32_t i = tok_trie_slot(parent, c, t->mask);
+            while (t->nodes[i].parent)
+                i = (i + 1) & t->mask;
+            t->nodes[i].parent = parent;
+            t->nodes[i].c = c;
+            t->nodes[i].token = -1;
+            e = i;
+        }
+        parent = (uint32_t)e + 1;
+    }
+    if (n && t->nodes[parent - 1].token < 0)
+        t->nodes[parent - 1].token = token;
+}
+
+void tok_trie_free(struct tok_trie *t)
+{
+    aios_free(t->nodes);
+    memset(t, 0, sizeof *t);
 }
 
 /* ---- loading --------------------------------------------------------------------- */
@@ -502,6 +544,16 @@ static int build_special_list(aios_llm_vocab *v, const aios_gguf *g, struct aios
             v->special[cnt++] = i;
     v->n_special = cnt;
     qsort_r(v->special, (size_t)cnt, sizeof *v->special, cmp_special, v);
+    size_t total = 0;
+    for (int32_t k = 0; k < cnt; k++)
+        total += v->len[v->special[k]];
+    if (tok_trie_init(&v->special_trie, total))
+        return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+    for (int32_t k = 0; k < cnt; k++) {
+        const char *t = v->text + v->off[v->special[k]];
+        tok_trie_insert(&v->special_trie, t, v->len[v->special[k]], k);
+        v->special_first[(unsigned char)t[0]] = true;
+    }
 
     char *name = NULL;
     if (aios_gguf_get_str(g, "general.name", &name, NULL) == AIOS_OK && name) {
@@ -686,6 +738,7 @@ void aios_llm_vocab_free(aios_llm_vocab *v)
     aios_free(v->attr);
     aios_free(v->eog);
     aios_free(v->special);
+    tok_trie_free(&v->special_trie);
     aios_free(v);
 }
 
@@ -745,159 +798,128 @@ struct frag {
     uint32_t off, len;
 };
 
-struct occ {
-    int32_t rank; /* position of the token in v->special */
-    uint32_t pos;
-};
-
-static int cmp_occ(const void *a, const void *b)
-{
-    const struct occ *x = a, *y = b;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 static bool is_space_c(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-/* Same result as llama.cpp's tokenizer_st_partition (each special token in
- * turn, longest first, splits every raw fragment at its leftmost
- * non-overlapping occurrences), computed in one pass: find every occurrence
- * of every candidate, then accept them in (token order, position) order
- * unless they overlap bytes taken before. */
+/* Appends f to *arr (capacity *cap), growing it; bounded by the caller's
+ * text length (at most 2 * len + 1 fragments can exist). */
+static int push_frag(struct frag **arr, size_t *cap, size_t *n, struct frag f)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct frag *p = aios_realloc(*arr, nc * sizeof *p);
+        if (!p)
+            return AIOS_ENOMEM;
+        *arr = p;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = f;
+    return AIOS_OK;
+}
+
+/* llama.cpp's tokenizer_st_partition: each special token in turn, longest
+ * first, splits every raw fragment at its leftmost non-overlapping
+ * occurrences (stripping whitespace beside it where the token says so).
+ * Only tokens that occur in the text at all are tried: one pass over the
+ * text with the trie of special texts finds them, so a vocabulary with
+ * thousands of user-defined tokens costs little more than one with none. */
 static int partition(const aios_llm_vocab *v, const char *text, size_t len, bool parse_special,
                      struct frag **frags, size_t *n_frags)
 {
-    int rc = AIOS_OK;
-    struct occ *occ = NULL;
-    size_t n_occ = 0, cap_occ = 0;
-    int32_t *taken = NULL;
     *frags = NULL;
     *n_frags = 0;
-
-    /* candidates by their first byte */
-    int32_t *first = NULL;
-    int32_t head[256];
-    for (int i = 0; i < 256; i++)
-        head[i] = -1;
-    int32_t n_cand = 0;
-    if (len > 0 && v->n_special > 0) {
-        first = aios_malloc((size_t)v->n_special * sizeof *first);
-        if (!first)
+    if (len == 0)
+        return AIOS_OK;
+    int rc = AIOS_OK;
+    uint8_t *present = NULL;
+    struct frag *a = NULL, *b = NULL;
+    size_t na = 0;
+    int32_t n_present = 0;
+    if (v->n_special > 0) {
+        present = aios_calloc((size_t)v->n_special, 1);
+        if (!present)
             return AIOS_ENOMEM;
-        /* chain in reverse so each bucket lists candidates in rank order */
-        for (int32_t r = v->n_special - 1; r >= 0; r--) {
-            int32_t id = v->special[r];
-            if (!parse_special && (v->attr[id] & (AIOS_LLM_TOKEN_CONTROL | AIOS_LLM_TOKEN_UNKNOWN)))
-                continue;
-            if (v->len[id] == 0 || v->len[id] > len)
-                continue;
-            unsigned char c = (unsigned char)v->text[v->off[id]];
-            first[r] = head[c];
-            head[c] = r;
-            n_cand++;
-        }
-    }
-    if (n_cand > 0) {
+        const struct tok_trie *t = &v->special_trie;
         for (size_t p = 0; p < len; p++) {
-            for (int32_t r = head[(unsigned char)text[p]]; r >= 0; r = first[r]) {
-                int32_t id = v->special[r];
-                uint32_t l = v->len[id];
-                if (l > len - p || memcmp(text + p, v->text + v->off[id], l) != 0)
-                    continue;
-                if (n_occ == cap_occ) {
-                    size_t nc = cap_occ ? cap_occ * 2 : 64;
-                    if (nc > len * 64 + 64) { /* bounded: at most one per (position, length) */
-                        rc = AIOS_ELIMIT;
-                        goto out;
+            if (!v->special_first[(unsigned char)text[p]])
+                continue;
+            uint32_t node = TOK_TRIE_ROOT;
+            for (size_t k = p; k < len; k++) {
+                int64_t e = tok_trie_child(t, node, (unsigned char)text[k]);
+                if (e < 0)
+                    break;
+                node = (uint32_t)e + 1;
+                int32_t r = t->nodes[e].token;
+                if (r >= 0 && !present[r]) {
+                    unsigned at = v->attr[v->special[r]];
+                    if (parse_special ||
+                        !(at & (AIOS_LLM_TOKEN_CONTROL | AIOS_LLM_TOKEN_UNKNOWN))) {
+                        present[r] = 1;
+                        n_present++;
                     }
-                    struct occ *o = aios_realloc(occ, nc * sizeof *o);
-                    if (!o) {
-                        rc = AIOS_ENOMEM;
-                        goto out;
-                    }
-                    occ = o;
-                    cap_occ = nc;
                 }
-                occ[n_occ].rank = r;
-                occ[n_occ].pos = (uint32_t)p;
-                n_occ++;
             }
         }
     }
-
-    size_t max_frags = 2 * n_occ + 1;
-    *frags = aios_malloc(max_frags * sizeof **frags);
-    if (!*frags) {
-        rc = AIOS_ENOMEM;
+    size_t cap_a = 0, cap_b = 0;
+    if ((rc = push_frag(&a, &cap_a, &na, (struct frag){-1, 0, (uint32_t)len})))
         goto out;
-    }
-    if (n_occ == 0) {
-        if (len > 0) {
-            (*frags)[0] = (struct frag){-1, 0, (uint32_t)len};
-            *n_frags = 1;
-        }
-        goto out;
-    }
-    qsort(occ, n_occ, sizeof *occ, cmp_occ);
-    /* taken[i]: -1 free, -2 stripped whitespace, else the token starting there (or -3 inside) */
-    taken = aios_malloc(len * sizeof *taken);
-    if (!taken) {
-        rc = AIOS_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < len; i++)
-        taken[i] = -1;
-    for (size_t k = 0; k < n_occ; k++) {
-        int32_t id = v->special[occ[k].rank];
-        uint32_t p = occ[k].pos, l = v->len[id];
-        bool free_ = true;
-        for (uint32_t i = p; i < p + l; i++)
-            if (taken[i] != -1) {
-                free_ = false;
-                break;
-            }
-        if (!free_)
+    for (int32_t r = 0; r < v->n_special && n_present > 0; r++) {
+        if (!present[r])
             continue;
-        taken[p] = id;
-        for (uint32_t i = p + 1; i < p + l; i++)
-            taken[i] = -3;
-        if (v->attr[id] & AIOS_LLM_TOKEN_LSTRIP)
-            for (uint32_t i = p;
-                 i > 0 && taken[i - 1] == -1 && is_space_c((unsigned char)text[i - 1]); i--)
-                taken[i - 1] = -2;
-        if (v->attr[id] & AIOS_LLM_TOKEN_RSTRIP)
-            for (uint32_t i = p + l;
-                 i < len && taken[i] == -1 && is_space_c((unsigned char)text[i]); i++)
-                taken[i] = -2;
-    }
-    size_t nf = 0;
-    for (size_t i = 0; i < len;) {
-        if (taken[i] >= 0) {
-            (*frags)[nf++] = (struct frag){taken[i], 0, 0};
-            i += v->len[taken[i]];
-        } else if (taken[i] == -1) {
-            size_t j = i;
-            while (j < len && taken[j] == -1)
-                j++;
-            (*frags)[nf++] = (struct frag){-1, (uint32_t)i, (uint32_t)(j - i)};
-            i = j;
-        } else {
-            i++;
+        n_present--;
+        int32_t id = v->special[r];
+        const char *tt = v->text + v->off[id];
+        uint32_t tl = v->len[id];
+        unsigned at = v->attr[id];
+        size_t nb = 0;
+        for (size_t f = 0; f < na && !rc; f++) {
+            if (a[f].token >= 0) {
+                rc = push_frag(&b, &cap_b, &nb, a[f]);
+                continue;
+            }
+            size_t off = a[f].off, end = off + a[f].len;
+            while (off < end) {
+                const char *m = memmem(text + off, end - off, tt, tl);
+                if (!m)
+                    break;
+                size_t pos = (size_t)(m - text);
+                size_t left_end = pos;
+                if (at & AIOS_LLM_TOKEN_LSTRIP)
+                    while (left_end > off && is_space_c((unsigned char)text[left_end - 1]))
+                        left_end--;
+                if (left_end > off &&
+                    (rc = push_frag(&b, &cap_b, &nb,
+                                    (struct frag){-1, (uint32_t)off, (uint32_t)(left_end - off)})))
+                    break;
+                if ((rc = push_frag(&b, &cap_b, &nb, (struct frag){id, 0, 0})))
+                    break;
+                off = pos + tl;
+                if (at & AIOS_LLM_TOKEN_RSTRIP)
+                    while (off < end && is_space_c((unsigned char)text[off]))
+                        off++;
+            }
+            if (!rc && off < end)
+                rc = push_frag(&b, &cap_b, &nb,
+                               (struct frag){-1, (uint32_t)off, (uint32_t)(end - off)});
         }
+        if (rc)
+            goto out;
+        struct frag *tmp = a;
+        size_t tc = cap_a;
+        a = b, cap_a = cap_b;
+        b = tmp, cap_b = tc;
+        na = nb;
     }
-    *n_frags = nf;
+    *frags = a;
+    *n_frags = na;
+    a = NULL;
 out:
-    aios_free(first);
-    aios_free(occ);
-    aios_free(taken);
-    if (rc) {
-        aios_free(*frags);
-        *frags = NULL;
-    }
+    aios_free(present);
+    aios_free(a);
+    aios_free(b);
     return rc;
 }
 

@@ -65,6 +65,30 @@ struct tok_trie {
 };
 #define TOK_TRIE_ROOT 0xFFFFFFFEu /* parent value of first-byte nodes (as slot + 1) */
 
+/* Sized for total_bytes of keys; AIOS_ENOMEM. */
+int tok_trie_init(struct tok_trie *t, size_t total_bytes);
+/* Adds key s[0..n) with value `token` (the first value set for a key stays). */
+void tok_trie_insert(struct tok_trie *t, const char *s, size_t n, int32_t token);
+void tok_trie_free(struct tok_trie *t);
+
+static inline uint32_t tok_trie_slot(uint32_t parent, unsigned char c, uint32_t mask)
+{
+    uint64_t k = ((uint64_t)parent << 8 | c) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(k >> 32) & mask;
+}
+
+/* Slot of the child of `parent` (a slot + 1, or TOK_TRIE_ROOT) by byte c; -1 if none. */
+static inline int64_t tok_trie_child(const struct tok_trie *t, uint32_t parent, unsigned char c)
+{
+    for (uint32_t i = tok_trie_slot(parent, c, t->mask);; i = (i + 1) & t->mask) {
+        const struct tok_trie_node *n = &t->nodes[i];
+        if (n->parent == 0)
+            return -1;
+        if (n->parent == parent && n->c == c)
+            return i;
+    }
+}
+
 /* ---- pre-tokenizer -------------------------------------------------------- */
 
 #define TOK_PRE_MAX_REGEX 8
@@ -140,9 +164,12 @@ struct aios_llm_vocab {
 
     struct aios_llm_vocab_special sp;
 
-    /* special-token partition: candidates sorted longest first */
+    /* special-token partition: candidates sorted longest first, and a trie
+     * of their texts whose values are positions in that list */
     int32_t *special;
     int32_t n_special;
+    struct tok_trie special_trie;
+    bool special_first[256]; /* bytes a candidate starts with */
 
     /* SPM */
     int32_t byte_token[256]; /* <0xXX> token of each byte, or -1 */
@@ -174,6 +201,8 @@ struct aios_llm_vocab {
 struct tok_scratch {
     void *buf[TOK_SCRATCH_SLOTS];
     size_t cap[TOK_SCRATCH_SLOTS];
+    /* PCRE2 match data, match context and JIT stack, made on first use */
+    void *pcre[3];
 };
 /* Ensures slot k holds at least n bytes; NULL when out of memory. Contents
  * are kept across growth. */
@@ -202,6 +231,8 @@ int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
 int tok_wpm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
                    struct aios_llm_tokens *out, struct aios_err *err);
 
+/* Frees the PCRE2 objects of a scratch (tok_scratch_free calls it). */
+void tok_pre_scratch_free(struct tok_scratch *sc);
 /* Splits text into words with the vocab's pre-tokenizer regexes; *spans
  * points into scratch slot TOK_SC_SPANS or TOK_SC_SPANS2. */
 int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct tok_scratch *sc,
