@@ -19,36 +19,33 @@
 
 #include "llm/tokenizer.h"
 
+static bool byte_is_printable(unsigned b)
+{
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
+
 uint32_t tok_byte_to_cp(unsigned b)
 {
     /* printable Latin-1 bytes stand for themselves, the other 68 bytes map
-     * in order to U+0100.. */
-    static uint32_t table[256];
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        uint32_t t[256];
-        uint32_t next = 256;
-        for (unsigned i = 0; i < 256; i++) {
-            bool keep = (i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE);
-            t[i] = keep ? i : next++;
-        }
-        memcpy(table, t, sizeof t);
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    return table[b & 0xFF];
+     * in order to U+0100.. (only used while loading, so no table) */
+    b &= 0xFF;
+    if (byte_is_printable(b))
+        return b;
+    uint32_t k = 256;
+    for (unsigned i = 0; i < b; i++)
+        k += !byte_is_printable(i);
+    return k;
 }
 
 static int cp_to_byte(uint32_t cp)
 {
-    if ((cp >= 0x21 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF))
-        return (int)cp;
-    if (cp >= 256 && cp < 256 + 68) {
+    if (cp < 256)
+        return byte_is_printable(cp) ? (int)cp : -1;
+    if (cp < 256 + 68) {
         unsigned k = cp - 256;
-        for (unsigned i = 0; i < 256; i++) {
-            bool keep = (i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE);
-            if (!keep && k-- == 0)
+        for (unsigned i = 0; i < 256; i++)
+            if (!byte_is_printable(i) && k-- == 0)
                 return (int)i;
-        }
     }
     return -1;
 }

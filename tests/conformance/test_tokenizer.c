@@ -13,6 +13,9 @@
  * whole text at once (llama.cpp's way) on all cases joined together; for
  * BPE, the per-call word cache must give the same ids as merging every word.
  *
+ * Last, the tiny BERT models of fixtures/models must give the ids their
+ * manifest lists for bert_texts.txt ([CLS] ... [SEP]).
+ *
  * argv[1], when given, restricts the run to one vocab name ("llama-spm").
  */
 #include <dirent.h>
@@ -213,6 +216,59 @@ static int check_vocab(const char *dir, const char *name)
     return bad;
 }
 
+/* The tiny BERT models of fixtures/models: manifest.json lists the ids
+ * llama.cpp gave each text of bert_texts.txt with add_special. */
+static void check_bert_models(const char *fx)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/models/manifest.json", fx);
+    char *text = NULL;
+    size_t len = 0;
+    json_t *m = NULL;
+    struct aios_err err;
+    if (aios_read_file(path, 16 << 20, &text, &len, &err) != AIOS_OK) {
+        CHECK_MSG(0, "%s", err.msg);
+        return;
+    }
+    CHECK(aios_json_parse(text, len, 16 << 20, &m, &err) == AIOS_OK);
+    json_t *texts = json_object_get(json_object_get(m, "bert"), "texts");
+    json_t *files = json_object_get(m, "files");
+    const char *fname;
+    json_t *f;
+    int checked = 0;
+    json_object_foreach(files, fname, f)
+    {
+        json_t *cases = json_object_get(f, "texts");
+        if (!json_is_array(cases) || !json_is_array(texts))
+            continue;
+        snprintf(path, sizeof path, "%s/models/%s", fx, fname);
+        aios_llm_vocab *v;
+        if (aios_llm_vocab_load_file(path, &v, &err) != AIOS_OK) {
+            CHECK_MSG(0, "%s", err.msg);
+            continue;
+        }
+        for (size_t i = 0; i < json_array_size(cases); i++) {
+            const char *t = json_string_value(json_array_get(texts, i));
+            json_t *ids = json_object_get(json_array_get(cases, i), "ids");
+            struct aios_llm_tokens got;
+            aios_llm_tokens_init(&got, 0);
+            CHECK(t && aios_llm_tokenize(v, t, strlen(t), AIOS_LLM_TOK_ADD_SPECIAL, &got, NULL) ==
+                           AIOS_OK);
+            bool same = got.n == json_array_size(ids);
+            for (size_t k = 0; same && k < got.n; k++)
+                same = got.ids[k] == (int32_t)json_integer_value(json_array_get(ids, k));
+            CHECK_MSG(same, "%s text %zu", fname, i);
+            aios_llm_tokens_free(&got);
+            checked++;
+        }
+        aios_llm_vocab_free(v);
+    }
+    CHECK_MSG(checked >= 4, "only %d BERT model texts checked", checked);
+    fprintf(stderr, "%-16s %d texts of the BERT models exact\n", "models", checked);
+    json_decref(m);
+    aios_free(text);
+}
+
 int main(int argc, char **argv)
 {
     const char *fx = test_fixtures();
@@ -241,5 +297,6 @@ int main(int argc, char **argv)
     CHECK_MSG(nv >= 14, "only %d vocabularies found", nv);
     for (int i = 0; i < nv; i++)
         check_vocab(dir, names[i]);
+    check_bert_models(fx);
     TEST_EXIT();
 }
