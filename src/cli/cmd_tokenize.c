@@ -181,13 +181,15 @@ out:
 
 static const struct aios_cmd_spec detokenize_spec = {
     .name = "detokenize",
-    .usage = "-m FILE [--special] [--remove-special] IDS...",
+    .usage = "-m FILE [--special] [--remove-special] [--no-clean] IDS...",
     .summary = "Print the text of token ids under a model's tokenizer.",
     .description = "IDS are separated by commas and/or spaces, in one argument or several;\n"
                    "'-' reads them from standard input. The text is written exactly, with no\n"
                    "newline added. Control tokens (BOS, <|im_end|>, ...) print nothing unless\n"
                    "--special; --remove-special drops the leading BOS and trailing EOS the\n"
-                   "model adds.",
+                   "model adds. Like llama.cpp, spaces before . , ! ? and 's 're 've 'm are\n"
+                   "removed for the vocabularies that ask for it (GPT-2 style BPE, WordPiece)\n"
+                   "unless --no-clean.",
     .min_pos = 1,
     .max_pos = -1,
 };
@@ -220,12 +222,13 @@ static int parse_ids(const char *s, struct aios_llm_tokens *t, struct aios_err *
 int aios_cmd_detokenize(struct aios_cli *cli, int argc, char **argv)
 {
     const char *model = NULL;
-    bool special = false, remove_special = false;
+    bool special = false, remove_special = false, no_clean = false;
     struct aios_opt opts[] = {
         {"model", 'm', AIOS_OPT_STR, &model, "FILE", "GGUF file with the tokenizer (required)"},
         {"special", 0, AIOS_OPT_BOOL, &special, NULL, "print the text of control tokens"},
         {"remove-special", 0, AIOS_OPT_BOOL, &remove_special, NULL,
          "drop the BOS/EOS the model adds"},
+        {"no-clean", 0, AIOS_OPT_BOOL, &no_clean, NULL, "keep spaces before punctuation"},
         {0},
     };
     struct aios_cmd_spec spec = detokenize_spec;
@@ -263,8 +266,10 @@ int aios_cmd_detokenize(struct aios_cli *cli, int argc, char **argv)
     }
     if (aios_llm_vocab_load_file(model, &v, &err))
         goto out;
-    unsigned flags = (special ? AIOS_LLM_DETOK_UNPARSE_SPECIAL : 0) |
-                     (remove_special ? AIOS_LLM_DETOK_REMOVE_SPECIAL : 0);
+    unsigned flags =
+        (special ? AIOS_LLM_DETOK_UNPARSE_SPECIAL : 0) |
+        (remove_special ? AIOS_LLM_DETOK_REMOVE_SPECIAL : 0) |
+        (!no_clean && aios_llm_vocab_special(v)->clean_spaces ? AIOS_LLM_DETOK_CLEAN_SPACES : 0);
     if (aios_llm_detokenize(v, t.ids, t.n, flags, &out, &err))
         goto out;
     if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) {

@@ -635,11 +635,13 @@ int aios_llm_vocab_load(const aios_gguf *g, aios_llm_vocab **out, struct aios_er
         v->pre_kind = pi->kind;
         v->ignore_merges = pi->ignore_merges;
         sp->add_bos = pi->add_bos;
+        sp->clean_spaces = !pi->keep_spaces;
     } else if (strcmp(model, "bert") == 0) {
         v->type = AIOS_LLM_VOCAB_WPM;
         sp->bos = 101, sp->eos = -1, sp->unk = 100, sp->sep = 102, sp->pad = 0, sp->mask = 103;
         sp->cls = 101;
         sp->add_bos = true, sp->add_eos = false;
+        sp->clean_spaces = true;
     } else {
         rc = aios_err_set(err, AIOS_EUNSUPPORTED, "unknown tokenizer model: '%s'", model);
         goto out;
@@ -1100,6 +1102,57 @@ int aios_llm_token_piece(const aios_llm_vocab *v, int32_t id, bool special, stru
     return AIOS_OK;
 }
 
+/* The three passes of llama.cpp's clean_spaces over s[0..n); returns the new length. */
+static size_t clean_spaces(char *s, size_t n)
+{
+    if (n < 2)
+        return n;
+    /* 1: " ?", " !", " .", " ," lose the space */
+    size_t t = 1;
+    char prev = s[0];
+    for (size_t i = 1; i < n; i++) {
+        char x = s[i];
+        if (prev == ' ' && (x == '?' || x == '!' || x == '.' || x == ','))
+            t--;
+        prev = x;
+        s[t++] = x;
+    }
+    n = t;
+    /* 2: a single apostrophe between spaces loses both */
+    t = 1;
+    prev = s[0];
+    for (size_t i = 1; i < n; i++) {
+        char x = s[i];
+        if (x == '\'' && i + 1 < n && prev == ' ' && s[i + 1] == ' ') {
+            t--;
+            s[t++] = x;
+            i++;      /* the next space is dropped */
+            prev = 0; /* and reads as NUL afterwards, as in llama.cpp */
+            continue;
+        }
+        prev = x;
+        s[t++] = x;
+    }
+    n = t;
+    /* 3: " 's", " 'm", " 're", " 've" lose the space */
+    t = 1;
+    prev = s[0];
+    for (size_t i = 1; i < n; i++) {
+        char x = s[i];
+        if (prev == ' ' && x == '\'' && i + 1 < n) {
+            char x1 = s[i + 1];
+            if (x1 == 's' || x1 == 'm')
+                t--;
+            else if (x1 != 't' && x1 != 'd' && i + 2 < n &&
+                     ((x1 == 'r' && s[i + 2] == 'e') || (x1 == 'v' && s[i + 2] == 'e')))
+                t--;
+        }
+        prev = x;
+        s[t++] = x;
+    }
+    return t;
+}
+
 int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, unsigned flags,
                         struct aios_buf *out, struct aios_err *err)
 {
@@ -1132,6 +1185,10 @@ int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, u
             return aios_err_set(err, rc, "detokenizing: %s", aios_status_str(rc));
         }
         remove_space = false; /* only the first piece, as llama.cpp does */
+    }
+    if (flags & AIOS_LLM_DETOK_CLEAN_SPACES) {
+        out->len = len0 + clean_spaces(out->data + len0, out->len - len0);
+        out->data[out->len] = 0;
     }
     return AIOS_OK;
 }

@@ -130,6 +130,7 @@ struct tok_pre_info {
     enum tok_pre_kind kind;
     bool ignore_merges;
     bool add_bos;
+    bool keep_spaces; /* decoding keeps " ." and " 's" (llama.cpp: clean_spaces off) */
 };
 const struct tok_pre_info *tok_pre_lookup(const char *name);
 

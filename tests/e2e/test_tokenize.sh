@@ -55,7 +55,7 @@ CHECKS=$((CHECKS + 1)); grep -q 151644 "$TMP/out" && fail "special text parsed w
 printf '  Hello\n\n' >"$TMP/in"
 run 0 "stdin" "$AIOS" tokenize -m "$BPE" --ids --no-bos - <"$TMP/in"
 cp "$TMP/out" "$TMP/ids"
-run 0 "detok stdin ids" "$AIOS" detokenize -m "$BPE" - <"$TMP/ids"
+run 0 "detok stdin ids" "$AIOS" detokenize -m "$BPE" --no-clean - <"$TMP/ids"
 CHECKS=$((CHECKS + 1)); cmp -s "$TMP/out" "$TMP/in" || fail "bpe round trip through stdin"
 
 # round trip of every test string of the SPM vocab (lossless)
@@ -78,6 +78,14 @@ run 0 "detok args" "$AIOS" detokenize -m "$SPM" 1 "15043, 3186" 2
 same "$TMP/out" " Hello world" "detok BOS EOS hidden (llama.cpp keeps the space after BOS)"
 run 0 "detok special" "$AIOS" detokenize -m "$SPM" --special 1 15043 2
 same "$TMP/out" "<s> Hello</s>" "detok --special"
+
+# llama.cpp's space clean-up for GPT-2 style vocabs, off with --no-clean
+run 0 "tok spaced" "$AIOS" tokenize -m "$BPE" --ids --no-bos "Hello , world 's"
+cp "$TMP/out" "$TMP/ids"
+run 0 "detok clean" "$AIOS" detokenize -m "$BPE" "$(cat "$TMP/ids")"
+same "$TMP/out" "Hello, world's" "clean spaces"
+run 0 "detok no clean" "$AIOS" detokenize -m "$BPE" --no-clean "$(cat "$TMP/ids")"
+same "$TMP/out" "Hello , world 's" "--no-clean"
 
 # formats
 run 0 "default format" "$AIOS" tokenize -m "$SPM" "Hi"

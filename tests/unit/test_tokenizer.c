@@ -356,6 +356,19 @@ static void test_bpe(void)
     CHECK(s && strlen(s) == sizeof bad - 1 && memcmp(s, bad, sizeof bad - 1) == 0);
     aios_free(s);
     aios_llm_tokens_free(&t);
+
+    /* llama.cpp's clean-up of spaces, only when asked */
+    static const char spaced[] = "a , b ' c 's . 't";
+    aios_llm_tokens_init(&t, 0);
+    CHECK(aios_llm_tokenize(v, spaced, sizeof spaced - 1, 0, &t, NULL) == AIOS_OK);
+    s = detok(v, t.ids, t.n, AIOS_LLM_DETOK_CLEAN_SPACES);
+    CHECK_EQ_STR(s, "a, b'c's. 't");
+    aios_free(s);
+    s = detok(v, t.ids, t.n, 0);
+    CHECK_EQ_STR(s, spaced);
+    aios_free(s);
+    aios_llm_tokens_free(&t);
+    CHECK(aios_llm_vocab_special(v)->clean_spaces); /* gpt-2 wants it */
     aios_llm_vocab_free(v);
 
     /* llama-bpe adds BOS by default and looks whole words up first */
