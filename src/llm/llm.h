@@ -90,7 +90,7 @@ struct aios_llm_tokens {
 };
 #define AIOS_LLM_TOKENS_DEFAULT_MAX ((size_t)1 << 26)
 /* Longest text tokenize accepts (AIOS_ELIMIT beyond). */
-#define AIOS_LLM_TOKENIZE_MAX_BYTES ((size_t)1 << 28)
+#define AIOS_LLM_TOKENIZE_MAX_BYTES ((size_t)1 << 26)
 
 void aios_llm_tokens_init(struct aios_llm_tokens *t, size_t max);
 void aios_llm_tokens_free(struct aios_llm_tokens *t);

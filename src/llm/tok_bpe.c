@@ -302,8 +302,9 @@ static int encode_word(const aios_llm_vocab *v, const unsigned char *w, size_t n
         return id >= 0 ? aios_llm_tokens_push(out, id) : AIOS_OK;
     }
     struct sym *s = tok_scratch_get(sc, TOK_SC_SYMBOLS, n * sizeof *s);
-    /* every merge queues at most two candidates besides the n-1 initial ones */
-    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 3 * n * sizeof *heap);
+    /* n-1 initial candidates; a merge pops one and queues at most two, and
+     * there are at most n-1 merges, so the heap never holds more than 2n */
+    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 2 * n * sizeof *heap);
     if (!s || !heap)
         return AIOS_ENOMEM;
     for (size_t i = 0; i < n; i++) {

@@ -99,7 +99,8 @@ static int encode_unit(const aios_llm_vocab *v, const char *text, size_t len,
     if (len == 0)
         return AIOS_OK;
     struct sym *s = tok_scratch_get(sc, TOK_SC_SYMBOLS, len * sizeof *s);
-    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 3 * len * sizeof *heap);
+    /* at most 2 x symbols in the heap (see tok_bpe.c) */
+    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 2 * len * sizeof *heap);
     if (!s || !heap)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     size_t ns = 0;

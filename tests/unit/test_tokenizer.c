@@ -369,6 +369,20 @@ static void test_bpe(void)
     aios_free(s);
     aios_llm_tokens_free(&t);
     CHECK(aios_llm_vocab_special(v)->clean_spaces); /* gpt-2 wants it */
+
+    /* one 60000-byte word (letters only): a single merge heap, bounded, exact */
+    size_t wn = 60000;
+    char *word = aios_malloc(wn);
+    for (size_t i = 0; i < wn; i++)
+        word[i] = "abcab"[i % 5];
+    aios_llm_tokens_init(&t, 0);
+    CHECK(aios_llm_tokenize(v, word, wn, 0, &t, NULL) == AIOS_OK);
+    CHECK_EQ_INT(t.n, wn / 5 * 3); /* "abcab": "b c" ranks first -> a bc ab */
+    s = detok(v, t.ids, t.n, 0);
+    CHECK(s && strlen(s) == wn && memcmp(s, word, wn) == 0);
+    aios_free(s);
+    aios_llm_tokens_free(&t);
+    aios_free(word);
     aios_llm_vocab_free(v);
 
     /* llama-bpe adds BOS by default and looks whole words up first */
