@@ -968,7 +968,9 @@ int aios_llm_tokenize(const aios_llm_vocab *v, const char *text, size_t len, uns
         case AIOS_LLM_VOCAB_SPM: {
             /* prefix a space, then spaces become U+2581 (3 bytes) */
             bool prefix = sp->add_space_prefix && prev_special;
-            size_t need = (n + 1) * 3;
+            size_t need = n + 3;
+            for (size_t i = 0; i < n; i++)
+                need += s[i] == ' ' ? 2 : 0;
             tmp = tok_scratch_get(&sc, TOK_SC_TEXT, need);
             if (!tmp) {
                 rc = AIOS_ENOMEM;
