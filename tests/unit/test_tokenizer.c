@@ -5,6 +5,8 @@
  * off, BOS/EOS framing, empty and invalid UTF-8 input, bounded outputs,
  * malformed metadata and allocation failures.
  */
+#include <pthread.h>
+
 #include "gguf/gguf.h"
 #include "llm/llm.h"
 #include "test.h"
@@ -527,6 +529,60 @@ static void test_alloc_failures(void)
     aios_buf_free(&file);
 }
 
+/* ---- one vocab, many threads --------------------------------------------------------- */
+
+struct thr {
+    const aios_llm_vocab *v;
+    const char *text;
+    size_t len;
+    struct aios_llm_tokens want;
+    int bad;
+};
+
+static void *thr_main(void *arg)
+{
+    struct thr *t = arg;
+    for (int r = 0; r < 20; r++) {
+        struct aios_llm_tokens got;
+        aios_llm_tokens_init(&got, 0);
+        if (aios_llm_tokenize(t->v, t->text, t->len, AIOS_LLM_TOK_PARSE_SPECIAL, &got, NULL) ||
+            got.n != t->want.n || memcmp(got.ids, t->want.ids, got.n * sizeof *got.ids) != 0)
+            t->bad++;
+        aios_llm_tokens_free(&got);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    aios_llm_vocab *v;
+    CHECK(load(bpe_writer("qwen2"), &v, NULL) == AIOS_OK);
+    if (!v)
+        return;
+    /* long enough for the word cache, with specials, digits and bytes */
+    struct aios_buf text;
+    aios_buf_init(&text, 0);
+    for (int i = 0; i < 400; i++)
+        aios_buf_printf(&text, "abc ab%d <|endoftext|> \xc3\xa9\xe4\xb8\xad ", i);
+    struct thr th[4];
+    pthread_t tid[4];
+    for (int i = 0; i < 4; i++) {
+        th[i] = (struct thr){v, text.data, text.len, {0}, 0};
+        aios_llm_tokens_init(&th[i].want, 0);
+        CHECK(aios_llm_tokenize(v, text.data, text.len, AIOS_LLM_TOK_PARSE_SPECIAL, &th[i].want,
+                                NULL) == AIOS_OK);
+    }
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&tid[i], NULL, thr_main, &th[i]) == 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(tid[i], NULL);
+        CHECK_EQ_INT(th[i].bad, 0);
+        aios_llm_tokens_free(&th[i].want);
+    }
+    aios_buf_free(&text);
+    aios_llm_vocab_free(v);
+}
+
 int main(void)
 {
     TEST_RUN(test_spm);
@@ -536,5 +592,6 @@ int main(void)
     TEST_RUN(test_wpm);
     TEST_RUN(test_bad_metadata);
     TEST_RUN(test_alloc_failures);
+    TEST_RUN(test_threads);
     TEST_EXIT();
 }
