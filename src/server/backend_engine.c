@@ -281,9 +281,9 @@ static int gen_cb(void *ud, const struct aios_gen_event *ev)
         choice_end(c, ev);
         return 0;
     }
-    if (ev->kind != AIOS_GEN_TOKEN)
+    if (ev->kind != AIOS_GEN_TOKEN && ev->kind != AIOS_GEN_PROMPT_TOKEN)
         return 0;
-    if (j->hold_text)
+    if (j->hold_text && ev->kind == AIOS_GEN_TOKEN)
         return aios_buf_append(&c->held, ev->text, ev->len) ? 1 : 0;
     struct aios_server_top_logprob top[AIOS_ENGINE_MAX_TOP_LOGPROBS];
     struct aios_buf pieces[AIOS_ENGINE_MAX_TOP_LOGPROBS];
@@ -398,8 +398,20 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         aios_buf_init(&c->held, 1 << 20);
     }
     *out = j;
+    bool echo_lp = req->kind == AIOS_SERVER_REQ_COMPLETION && req->echo && req->logprobs;
+    for (int i = 0; echo_lp && i < req->n; i++) {
+        /* The first prompt token has no log-probability (nothing precedes it). */
+        struct aios_buf piece;
+        aios_buf_init(&piece, 4096);
+        aios_llm_token_piece(bm->vocab, toks.ids[0], false, &piece, NULL);
+        struct aios_server_token t = {.index = i, .text = piece.data ? piece.data : "",
+                                      .len = piece.len, .id = toks.ids[0], .logprob = NAN};
+        sink->on_token(sink->ud, &t);
+        aios_buf_free(&piece);
+    }
     for (int i = 0; i < req->n; i++) {
         struct aios_gen_request gr = {
+            .prompt_logprobs = echo_lp,
             .prompt = toks.ids,
             .n_prompt = (int)toks.n,
             .max_tokens = req->max_tokens > 0 ? (int)req->max_tokens : 0,
