@@ -522,8 +522,7 @@ static int load_specials(aios_llm_vocab *v, const aios_gguf *g, struct aios_err 
         if ((v->attr[i] & AIOS_LLM_TOKEN_CONTROL) && strstr(v->text + v->off[i], "unused"))
             v->attr[i] |= AIOS_LLM_TOKEN_UNUSED;
 
-    /* Phi-3 strips whitespace after its special tokens (llama.cpp keys this
-     * on the model name). Set after the partition list is built below. */
+    /* (Phi-3's RSTRIP attributes need the partition list: build_special_list) */
     return AIOS_OK;
 }
 
