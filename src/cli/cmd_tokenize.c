@@ -71,11 +71,11 @@ static const struct aios_cmd_spec tokenize_spec = {
                    "are added as the model's metadata says unless --no-bos; the text of special\n"
                    "tokens (\"<|im_start|>\") is only recognised with --special (user-defined\n"
                    "tokens, such as runs of spaces in some vocabularies, always are, as in\n"
-                   "llama.cpp and Hugging Face). The default\n"
-                   "output is one line per token: id, a tab, and the token's text (escaped).\n"
-                   "--ids prints the ids on one line separated by single spaces; --pieces the\n"
-                   "texts only, one per line; --json an object with ids, tokens (as stored in\n"
-                   "the vocabulary) and pieces (decoded text, null where not valid UTF-8).",
+                   "llama.cpp and Hugging Face). The default output is one line per token: id,\n"
+                   "a tab, and the token's text (escaped). --ids prints the ids on one line\n"
+                   "separated by single spaces; --pieces the texts only, one per line; --json an\n"
+                   "object with ids, tokens (as stored in the vocabulary) and pieces (decoded\n"
+                   "text, null where not valid UTF-8).",
     .min_pos = 1,
     .max_pos = 1,
 };
