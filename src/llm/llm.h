@@ -15,6 +15,7 @@
 /* Sampling and streaming text helpers (sample.c). */
 #include "llm/llm_sample.h"
 #include "llm/llm_model.h"
+#include "llm/llm_guide.h"
 
 /* ======================================================================== */
 /* Tokenizers (tokenizer.c, tok_spm.c, tok_bpe.c, tok_wpm.c, tok_pre.c)      */
