@@ -896,6 +896,16 @@ bool aios_json_guide_complete(const aios_json_guide *g)
     return false;
 }
 
+bool aios_json_guide_finished(const aios_json_guide *g)
+{
+    if (!g || g->cur->n == 0)
+        return false;
+    for (uint16_t i = 0; i < g->cur->n; i++)
+        if (g->cur->t[i].depth != 0)
+            return false;
+    return true;
+}
+
 size_t aios_json_guide_fed(const aios_json_guide *g)
 {
     return g ? g->fed : 0;

@@ -84,6 +84,10 @@ int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n);
  * document may still extend (a top-level number can take more digits, and up
  * to MAX_WS trailing whitespace bytes are accepted). */
 bool aios_json_guide_complete(const aios_json_guide *g);
+/* Whether the top-level value is closed and nothing but whitespace may
+ * follow (an object, array, string or literal has ended): the engine can
+ * stop without sampling end-of-generation. Implies complete(). */
+bool aios_json_guide_finished(const aios_json_guide *g);
 /* Back to the start state (nothing fed). */
 void aios_json_guide_reset(aios_json_guide *g);
 /* Bytes fed since create/reset. */

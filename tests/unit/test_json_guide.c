@@ -81,8 +81,10 @@ static void test_any_object(void)
     CHECK(!aios_json_guide_complete(g));
     CHECK(aios_json_guide_feed(g, "{\"a\":1", 6) == AIOS_OK);
     CHECK(!aios_json_guide_complete(g));
+    CHECK(!aios_json_guide_finished(g));
     CHECK(aios_json_guide_feed(g, "}", 1) == AIOS_OK);
     CHECK(aios_json_guide_complete(g));
+    CHECK(aios_json_guide_finished(g));
     CHECK(!aios_json_guide_accept(g, "{", 1));
     CHECK(aios_json_guide_accept(g, " ", 1));
     CHECK_EQ_INT(aios_json_guide_fed(g), 7);
@@ -173,6 +175,9 @@ static void test_numbers(void)
     aios_json_guide_reset(g);
     CHECK(aios_json_guide_feed(g, "12", 2) == AIOS_OK);
     CHECK(aios_json_guide_complete(g));
+    CHECK(!aios_json_guide_finished(g));
+    CHECK(aios_json_guide_accept(g, " ", 1));
+    CHECK(aios_json_guide_accept(g, " ", 1));
     CHECK(aios_json_guide_accept(g, "3", 1));
     CHECK(aios_json_guide_feed(g, ".", 1) == AIOS_OK);
     CHECK(!aios_json_guide_complete(g));
