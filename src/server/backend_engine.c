@@ -55,6 +55,7 @@ struct aios_server_job {
     struct choice *ch;
     int n;
     bool hold_text;
+    const json_t *tools; /* borrowed from the request until on_done */
     _Atomic int remaining;
     pthread_mutex_t lock;
     int n_prompt, n_cached, completion;
@@ -150,7 +151,8 @@ static void choice_end(struct choice *c, const struct aios_gen_event *ev)
     if (j->hold_text && c->held.len) {
         json_t *tc = NULL;
         char *content = NULL;
-        if (aios_tool_calls_parse(c->held.data, c->held.len, &tc, &content, NULL) == AIOS_OK &&
+        if (aios_tool_calls_parse_for(c->held.data, c->held.len, j->tools, &tc, &content, NULL) ==
+                AIOS_OK &&
             tc) {
             calls = tc;
             reason = "tool_calls";
@@ -299,12 +301,29 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         aios_llm_tokens_free(&toks);
         return rc;
     }
+    /* Constrained output: one guide per choice, checked before anything starts. */
+    aios_json_guide *guides[AIOS_SERVER_MAX_N] = {0};
+    for (int i = 0; req->format != AIOS_SERVER_FORMAT_TEXT && i < req->n; i++) {
+        rc = aios_json_guide_create(req->format == AIOS_SERVER_FORMAT_JSON_SCHEMA ? req->json_schema
+                                                                                 : NULL,
+                                    &guides[i], err);
+        if (rc) {
+            aios_err_prefix(err, "response_format.json_schema");
+            for (int k = 0; k < i; k++)
+                aios_json_guide_free(guides[k]);
+            aios_llm_tokens_free(&toks);
+            return rc == AIOS_ENOMEM ? rc : AIOS_EINVAL;
+        }
+    }
     struct aios_server_job *j = aios_calloc(1, sizeof *j);
     if (!j || !(j->ch = aios_calloc((size_t)req->n, sizeof *j->ch))) {
         aios_free(j);
+        for (int k = 0; k < req->n; k++)
+            aios_json_guide_free(guides[k]);
         aios_llm_tokens_free(&toks);
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     }
+    j->tools = req->tools;
     j->bm = bm;
     j->sink = *sink;
     j->n = req->n;
@@ -343,6 +362,7 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
             .logprobs = req->logprobs,
             .top_logprobs = req->top_logprobs,
             .ignore_eos = req->ignore_eos,
+            .guide = guides[i],
             .cb = gen_cb,
             .ud = &j->ch[i],
         };
@@ -358,7 +378,11 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         gr.sampling.seed = seed + (uint64_t)i;
         struct aios_err e2;
         rc = aios_engine_submit(bm->eng, &gr, &j->ch[i].id, &e2);
+        if (rc == AIOS_OK)
+            guides[i] = NULL; /* the engine owns it now */
         if (rc) {
+            for (int k = i; k < req->n; k++)
+                aios_json_guide_free(guides[k]);
             /* Choices already submitted finish normally; this one and the
              * rest end here as errors. */
             for (int k = i; k < req->n; k++) {
