@@ -52,7 +52,7 @@ void aios_jinja_limits_default(struct aios_jinja_limits *lim)
 {
     *lim = (struct aios_jinja_limits){
         .max_output = (size_t)16 << 20,
-        .max_created = (size_t)256 << 20,
+        .max_created = (size_t)512 << 20,
         .max_steps = 20000000,
         .max_depth = 64,
         .max_list = 1000000,

@@ -28,7 +28,8 @@ struct aios_jinja_limits {
     size_t max_list;    /* elements of one list (range(), list * n, ...) */
 };
 
-/* 16 MiB output, 256 MiB created, 20 M steps, depth 64, lists of 1 M. */
+/* 16 MiB output, 512 MiB created (a cumulative count, so it also bounds
+ * the time spent copying), 20 M steps, depth 64, lists of 1 M. */
 void aios_jinja_limits_default(struct aios_jinja_limits *lim);
 
 #define AIOS_JINJA_MAX_SOURCE ((size_t)1 << 20)
