@@ -120,6 +120,12 @@ static void test_filters(void)
        "}}",
        NULL, "k=3; 2.50|'q'% <x> 1-2");
     CHECK_EQ_STR(R("{{ '%s %s' % 'one' }}", NULL), "ERR");
+    CHECK_EQ_STR(R("{{ 'none' % 'x' }}", NULL), "ERR"); /* not all arguments converted */
+    /* text filters take str() of any value; round keeps ints; \w+ words */
+    EQ("{{ false|lower }} {{ 12|trim }} {{ none|title }} {{ [1]|upper }} {{ u|upper }}|", NULL,
+       "false 12 None [1] |");
+    EQ("{{ 3|round }} {{ 2.5|round }} {{ 3.5|round }} {{ 2.0|wordcount }} {{ 'a_b-c'|wordcount }}",
+       NULL, "3 2.0 4.0 2 2");
     /* select/reject family */
     const char *msgs = "{\"m\": [{\"role\": \"user\", \"t\": 1}, {\"role\": \"assistant\"}, "
                        "{\"role\": \"user\", \"t\": 0}]}";
@@ -165,6 +171,9 @@ static void test_tests(void)
     EQ("{{ 3 is gt 2 }} {{ 3 is lt(2) }} {{ 'ab' is lower }} {{ 'AB' is upper }}", NULL,
        "True False True True");
     EQ("{{ range is callable }} {{ 1 is callable }}", NULL, "True False");
+    EQ("{{ '123' is lower }} {{ 'a1' is lower }} {{ {'a': 1} is lower }} {{ 2.0 is even }} "
+       "{{ 3.0 is odd }} {{ 2.5 is even }}",
+       NULL, "False True True True True False");
     CHECK_EQ_STR(R("{{ 1 is frobnicated }}", NULL), "ERR");
 }
 
@@ -221,6 +230,8 @@ static void test_statements(void)
     EQ("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}",
        NULL, "321");
     EQ("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
+    /* no trim_blocks after {% raw %}; lstrip_blocks before {% endraw %} */
+    EQ("{% raw %}\nq\n   {% endraw %}\nz", NULL, "\nq\nz");
     EQ("a{# comment #}b", NULL, "ab");
     EQ("{{ range(3)|list }} {{ range(1, 7, 2)|list }} {{ range(3, 0, -1)|list }}", NULL,
        "[0, 1, 2] [1, 3, 5] [3, 2, 1]");
