@@ -1222,6 +1222,9 @@ static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
     for (size_t i = 0; !rc && i < cnt; i++) {
         if ((rc = step(st, n)))
             break;
+        /* each iteration starts with a fresh scope, as in Jinja: a set in
+         * one iteration is not seen by the next */
+        frame_free(&lf);
         rc = assign_targets(st, &lf, n->args, jv_json(json_incref(json_array_get(items, i))),
                             n->line);
         json_t *lo = rc ? NULL : loop_object(i, cnt, items);

@@ -215,6 +215,7 @@ static void test_statements(void)
     EQ("{% for x in 'ab' %}{{ loop.cycle('o', 'e') }}{{ x }}{% endfor %}", NULL, "oaeb");
     /* set scoping: a set inside a loop does not leak; namespaces carry state */
     EQ("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}", NULL, "1");
+    EQ("{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{% endfor %}", NULL, "[][]");
     EQ("{% set ns = namespace(x=1) %}{% for i in [1, 2] %}{% set ns.x = ns.x + i %}{% endfor %}"
        "{{ ns.x }}",
        NULL, "4");
