@@ -96,6 +96,10 @@ enum jn_kind {
     JN_SCOPE, /* body (generation blocks: rendered as they are) */
 };
 
+/* JN_MACRO op: the body reads varargs / kwargs, so the macro takes extra
+ * positional / keyword arguments. */
+enum { JMACRO_VARARGS = 1, JMACRO_KWARGS = 2 };
+
 /* Binary operators (op of JN_BINARY). */
 enum jop {
     JOP_ADD,

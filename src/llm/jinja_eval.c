@@ -666,7 +666,7 @@ static int render_capture(struct jstate *st, struct jframe *f, const struct jnod
 
 /* Binds params (JN_KWARG chain) from args in a new frame and renders body. */
 static int call_body(struct jstate *st, struct jframe *parent, const struct jnode *params,
-                     const struct jnode *body, const char *what, struct jargs *args,
+                     const struct jnode *body, const char *what, int uses, struct jargs *args,
                      const struct jv *caller, int line, struct jv *out)
 {
     struct jframe mf = {.parent = parent};
@@ -696,17 +696,40 @@ static int call_body(struct jstate *st, struct jframe *parent, const struct jnod
         }
         rc = frame_set(st, &mf, p->s, val);
     }
-    if (!rc && args->n > i)
-        rc =
-            jinja_fail(st, line, AIOS_EFORMAT, "%s takes %d arguments, %d given", what, i, args->n);
+    /* extra arguments: varargs / kwargs when the body reads them, else errors */
+    json_t *va = json_array(), *kw = json_object();
+    if (!va || !kw)
+        rc = jinja_fail(st, line, AIOS_ENOMEM, "out of memory");
+    for (int k = i; !rc && k < args->n; k++) {
+        if (!(uses & JMACRO_VARARGS))
+            rc = jinja_fail(st, line, AIOS_EFORMAT, "%s takes %d arguments, %d given", what, i,
+                            args->n);
+        else
+            json_array_append(va, args->pos[k].k == JV_JSON ? args->pos[k].j : json_null());
+    }
     for (int k = 0; !rc && k < args->nk; k++) {
         bool known = false;
         for (const struct jnode *p = params; p; p = p->next)
             known |= strcmp(p->s, args->kname[k]) == 0;
-        if (!known)
+        if (known)
+            continue;
+        if (!(uses & JMACRO_KWARGS))
             rc = jinja_fail(st, line, AIOS_EFORMAT, "%s has no parameter '%s'", what,
                             args->kname[k]);
+        else
+            json_object_set(kw, args->kname[k],
+                            args->kv[k].k == JV_JSON ? args->kv[k].j : json_null());
     }
+    if (!rc && (uses & JMACRO_VARARGS)) {
+        rc = frame_set(st, &mf, "varargs", jv_json(va));
+        va = NULL;
+    }
+    if (!rc && (uses & JMACRO_KWARGS)) {
+        rc = frame_set(st, &mf, "kwargs", jv_json(kw));
+        kw = NULL;
+    }
+    json_decref(va);
+    json_decref(kw);
     if (!rc && caller)
         rc = frame_set(st, &mf, "caller", jv_copy(caller));
     if (!rc)
@@ -835,10 +858,10 @@ static int eval_call(struct jstate *st, struct jframe *f, const struct jnode *n,
     switch (callee.k) {
     case JV_MACRO:
         rc = call_body(st, callee.frame, callee.node->args, callee.node->body, callee.node->s,
-                       &args, caller, n->line, out);
+                       callee.node->op, &args, caller, n->line, out);
         break;
     case JV_CALLER:
-        rc = call_body(st, callee.frame, callee.node->args, callee.node->body, "caller", &args,
+        rc = call_body(st, callee.frame, callee.node->args, callee.node->body, "caller", 0, &args,
                        NULL, n->line, out);
         break;
     case JV_FUNC:

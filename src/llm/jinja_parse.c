@@ -22,6 +22,7 @@ struct parser {
     const struct jtok *t;
     size_t n, i;
     int nest;
+    int macro_uses; /* JMACRO_* names seen in the macro body being parsed */
     struct aios_err *err;
 };
 
@@ -549,6 +550,10 @@ static int parse_primary(struct parser *P, struct jnode **out)
             NEW(n, JN_NAME, t->line);
             if (!(n->s = name_dup(P, t)))
                 return AIOS_ENOMEM;
+            if (strcmp(n->s, "varargs") == 0)
+                P->macro_uses |= JMACRO_VARARGS;
+            else if (strcmp(n->s, "kwargs") == 0)
+                P->macro_uses |= JMACRO_KWARGS;
         }
         P->i++;
         break;
@@ -836,7 +841,11 @@ static int parse_stmt(struct parser *P, struct jnode **out)
         TRY(expect_close(P));
         static const char *const ends[] = {"endmacro", NULL};
         const char *end;
+        int outer_uses = P->macro_uses;
+        P->macro_uses = 0;
         TRY(parse_body(P, ends, &n->body, &end));
+        n->op = P->macro_uses; /* the macro takes extra arguments if it reads them */
+        P->macro_uses = outer_uses;
         if (cur(P)->kind == JT_NAME)
             P->i++; /* {% endmacro name %} */
         TRY(expect_close(P));

@@ -228,6 +228,8 @@ static void test_statements(void)
        "<1B><23>");
     EQ("{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}inner{% endcall %}", NULL,
        "[inner]");
+    EQ("{% macro v(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ v(1, 2, 3, k='x') }}",
+       NULL, "1[2, 3]{'k': 'x'}");
     EQ("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}",
        NULL, "321");
     EQ("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
