@@ -959,13 +959,12 @@ static int parse_body(struct parser *P, const char *const *ends, struct jnode **
                 (memcmp(kw->s, "end", 3) == 0 || is_name(kw, "elif") || is_name(kw, "else"))) {
                 char b[64], m[160];
                 P->i++;
+                int last = 0;
+                while (ends && ends[last + 1])
+                    last++;
                 snprintf(m, sizeof m, "unexpected %s%s%s%s", tok_desc(kw, b, sizeof b),
-                         ends ? ", expected '" : "", ends ? ends[0] : "", ends ? "'" : "");
+                         ends ? ", expected '" : "", ends ? ends[last] : "", ends ? "'" : "");
                 return perr(P, m, NULL);
-            }
-            if (is_name(kw, "else")) {
-                P->i++;
-                return perr(P, "unexpected 'else'", NULL);
             }
             P->i++;
             TRY(parse_stmt(P, &n));
