@@ -1,0 +1,141 @@
+/*
+ * Matrix x vector and matrix x matrix products over the thread pool.
+ *
+ * Phase 1 converts the n F32 activation rows to the weight type's
+ * vec_dot_type (Q8_0 / Q8_1 / Q8_K / F16 / BF16; F32 is used in place),
+ * activation rows spread over the threads; a barrier; phase 2 hands out
+ * chunks of weight rows from a shared counter (so a thread that the OS
+ * delays does not hold the others up at the end) and walks each chunk in
+ * small row tiles, each tile against every activation row, so a tile of
+ * weights is read from memory once and reused from cache for all n
+ * activations.
+ */
+#include "tensor/quant.h"
+
+#include <stdatomic.h>
+
+#define ROW_TILE 8
+#define ACT_ALIGN 64
+
+struct mm_ctx {
+    aios_pool *pool;
+    const struct aios_tensor_mat *w;
+    const float *x;
+    int64_t n, x_stride, y_stride;
+    float *y;
+    char *act;     /* converted activations, or NULL to use x directly */
+    size_t act_rs; /* bytes between converted rows */
+    aios_vec_dot_fn dot;
+    aios_from_float_fn conv;
+    int64_t chunk;        /* rows per chunk */
+    _Atomic int64_t next; /* next unclaimed chunk */
+};
+
+static size_t act_row_stride(uint32_t type, int64_t ncols)
+{
+    const struct aios_type_traits *t = aios_tensor_type_traits(type);
+    if (!t || t->vec_dot_type == AIOS_GGML_F32)
+        return 0;
+    size_t rs = aios_tensor_row_size(t->vec_dot_type, ncols);
+    return (rs + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
+}
+
+size_t aios_tensor_matmul_wsize(uint32_t type, int64_t ncols, int64_t n)
+{
+    size_t rs = act_row_stride(type, ncols);
+    return rs ? rs * (size_t)(n > 0 ? n : 0) + ACT_ALIGN : 0;
+}
+
+static void mm_worker(void *arg, int ith, int nth)
+{
+    struct mm_ctx *c = arg;
+    const struct aios_tensor_mat *w = c->w;
+    if (c->act) {
+        for (int64_t j = ith; j < c->n; j += nth)
+            c->conv(c->x + j * c->x_stride, c->act + (size_t)j * c->act_rs, w->ncols);
+        if (nth > 1)
+            aios_pool_barrier(c->pool);
+    }
+    const char *base = w->data;
+    const int64_t nchunks = (w->nrows + c->chunk - 1) / c->chunk;
+    for (;;) {
+        int64_t ci = atomic_fetch_add(&c->next, 1);
+        if (ci >= nchunks)
+            break;
+        int64_t r0 = ci * c->chunk;
+        int64_t r1 = r0 + c->chunk < w->nrows ? r0 + c->chunk : w->nrows;
+        for (int64_t t0 = r0; t0 < r1; t0 += ROW_TILE) {
+            int64_t t1 = t0 + ROW_TILE < r1 ? t0 + ROW_TILE : r1;
+            for (int64_t j = 0; j < c->n; j++) {
+                const void *a = c->act ? (const void *)(c->act + (size_t)j * c->act_rs)
+                                       : (const void *)(c->x + j * c->x_stride);
+                float *yj = c->y + j * c->y_stride;
+                for (int64_t r = t0; r < t1; r++)
+                    c->dot(w->ncols, &yj[r], base + (size_t)r * w->row_stride, a);
+            }
+        }
+    }
+}
+
+int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const float *x, int64_t n,
+                       int64_t x_stride, float *y, int64_t y_stride, void *wdata, size_t wsize,
+                       struct aios_err *err)
+{
+    const struct aios_type_traits *t = w ? aios_tensor_type_traits(w->type) : NULL;
+    if (!t || !t->vec_dot)
+        return aios_err_set(err, AIOS_EINVAL, "matmul: unsupported weight type %u",
+                            w ? w->type : 0u);
+    if (w->ncols <= 0 || w->nrows < 0 || w->ncols % t->block_size)
+        return aios_err_set(err, AIOS_EINVAL, "matmul: %s rows of %lld values", t->name,
+                            (long long)w->ncols);
+    if (w->row_stride < aios_tensor_row_size(w->type, w->ncols))
+        return aios_err_set(err, AIOS_EINVAL, "matmul: row stride %zu too small", w->row_stride);
+    if (n <= 0 || (n > 1 && (x_stride < w->ncols || y_stride < w->nrows)))
+        return aios_err_set(err, AIOS_EINVAL, "matmul: bad activation shape");
+    if (w->nrows == 0)
+        return AIOS_OK;
+    struct mm_ctx c = {
+        .pool = pool,
+        .w = w,
+        .x = x,
+        .n = n,
+        .x_stride = x_stride,
+        .y_stride = y_stride,
+        .y = y,
+        .act_rs = act_row_stride(w->type, w->ncols),
+        .dot = aios_tensor_vec_dot(w->type),
+        .conv = aios_tensor_act_quantizer(w->type),
+    };
+    /* Chunks: about 4 per thread, at least a few tiles, so that claiming
+     * one costs nothing next to computing it. */
+    int nth = pool ? aios_pool_size(pool) : 1;
+    c.chunk = (w->nrows + 4 * nth - 1) / (4 * nth);
+    if (c.chunk < 2 * ROW_TILE)
+        c.chunk = 2 * ROW_TILE;
+    c.chunk = (c.chunk + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
+    atomic_init(&c.next, 0);
+    void *owned = NULL;
+    if (c.act_rs) {
+        size_t need = aios_tensor_matmul_wsize(w->type, w->ncols, n);
+        if (!wdata || wsize < need) {
+            owned = aios_malloc(need);
+            if (!owned)
+                return aios_err_set(err, AIOS_ENOMEM, "matmul: %zu bytes of scratch", need);
+            wdata = owned;
+        }
+        uintptr_t p = ((uintptr_t)wdata + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
+        c.act = (char *)p;
+    }
+    if (pool && aios_pool_size(pool) > 1)
+        aios_pool_run(pool, mm_worker, &c);
+    else
+        mm_worker(&c, 0, 1);
+    aios_free(owned);
+    return AIOS_OK;
+}
+
+int aios_tensor_matvec(aios_pool *pool, const struct aios_tensor_mat *w, const float *x, float *y,
+                       void *wdata, size_t wsize, struct aios_err *err)
+{
+    return aios_tensor_matmul(pool, w, x, 1, 0, y, 0, wdata, wsize, err);
+}

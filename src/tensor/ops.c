@@ -1,0 +1,315 @@
+/*
+ * Element-wise operations and attention, in F32, following the arithmetic
+ * of ggml's CPU backend (sums in double where ggml uses ggml_float, the same
+ * RoPE angle recurrence, GELU through the same F16 table) so that a model
+ * run on these matches llama.cpp within the fixtures' tolerances.
+ *
+ * These are the scalar references; they are cheap next to the matrix
+ * products, and the compiler vectorises the simple loops for the baseline
+ * ISA. Attention's inner dot products go through the dispatched kernels.
+ */
+#include "tensor/quant.h"
+
+#include <math.h>
+#include <pthread.h>
+
+void aios_tensor_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps)
+{
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
+}
+
+void aios_tensor_layer_norm(const float *x, const float *w, const float *b, float *y, int64_t n,
+                            float eps)
+{
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)x[i];
+    const float mean = (float)(sum / (double)n);
+    double sum2 = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] - mean;
+        y[i] = v;
+        sum2 += (double)(v * v);
+    }
+    const float variance = (float)(sum2 / (double)n);
+    const float scale = 1.0f / sqrtf(variance + eps);
+    for (int64_t i = 0; i < n; i++) {
+        float v = y[i] * scale;
+        if (w)
+            v = v * w[i];
+        if (b)
+            v = v + b[i];
+        y[i] = v;
+    }
+}
+
+void aios_tensor_rope(float *x, int64_t n_head, int64_t head_dim, int64_t n_rot, int64_t pos,
+                      enum aios_rope_mode mode, float base, float freq_scale,
+                      const float *freq_factors)
+{
+    if (n_rot > head_dim)
+        n_rot = head_dim;
+    n_rot &= ~(int64_t)1;
+    if (n_rot <= 0)
+        return;
+    /* cos/sin per pair, by ggml's recurrence theta_{i+1} = theta_i * scale */
+    float cs[2 * 512];
+    float *cache = cs;
+    float *heap = NULL;
+    if (n_rot > 1024) {
+        heap = aios_malloc((size_t)n_rot * sizeof(float));
+        if (!heap)
+            return;
+        cache = heap;
+    }
+    const float theta_scale = powf(base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
+        const float ff = freq_factors ? freq_factors[i0 / 2] : 1.0f;
+        const float t = freq_scale * (theta / ff);
+        cache[i0] = cosf(t);
+        cache[i0 + 1] = sinf(t);
+        theta *= theta_scale;
+    }
+    for (int64_t h = 0; h < n_head; h++) {
+        float *v = x + h * head_dim;
+        for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
+            const float c = cache[i0], s = cache[i0 + 1];
+            float *a, *b;
+            if (mode == AIOS_ROPE_NEOX) {
+                a = v + i0 / 2;
+                b = a + n_rot / 2;
+            } else {
+                a = v + i0;
+                b = a + 1;
+            }
+            const float x0 = *a, x1 = *b;
+            *a = x0 * c - x1 * s;
+            *b = x0 * s + x1 * c;
+        }
+    }
+    aios_free(heap);
+}
+
+void aios_tensor_softmax(float *x, int64_t n)
+{
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+    if (max == -INFINITY) { /* everything masked: define the result as zeros */
+        for (int64_t i = 0; i < n; i++)
+            x[i] = 0;
+        return;
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += (double)x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+void aios_tensor_silu(const float *x, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+static inline float gelu_tanh(float x)
+{
+    const float a = 0.044715f;
+    const float s2pi = 0.79788456080286535587989211986876f;
+    return 0.5f * x * (1.0f + tanhf(s2pi * x * (1.0f + a * x * x)));
+}
+
+void aios_tensor_gelu(const float *x, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = gelu_tanh(x[i]);
+}
+
+static uint16_t *gelu_table;
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void)
+{
+    /* 128 KiB, built once, kept for the life of the process. */
+    static uint16_t table[1 << 16];
+    for (uint32_t i = 0; i < (1u << 16); i++)
+        table[i] = aios_fp32_to_fp16(gelu_tanh(fp16_to_f32((uint16_t)i)));
+    gelu_table = table;
+}
+
+void aios_tensor_gelu_f16(const float *x, float *y, int64_t n)
+{
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int64_t i = 0; i < n; i++) {
+        if (x[i] <= -10.0f)
+            y[i] = 0.0f;
+        else if (x[i] >= 10.0f)
+            y[i] = x[i];
+        else
+            y[i] = fp16_to_f32(gelu_table[aios_fp32_to_fp16(x[i])]);
+    }
+}
+
+void aios_tensor_add(const float *a, const float *b, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+void aios_tensor_mul(const float *a, const float *b, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] * b[i];
+}
+
+void aios_tensor_scale(const float *x, float s, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] * s;
+}
+
+float aios_tensor_dot_f32(const float *a, const float *b, int64_t n)
+{
+    float s = 0;
+    aios_tensor_vec_dot(AIOS_GGML_F32)(n, &s, a, b);
+    return s;
+}
+
+float aios_tensor_alibi_slope(int64_t h, int64_t n_head, float max_bias)
+{
+    if (max_bias <= 0.0f || n_head <= 0)
+        return 1.0f;
+    const uint32_t n2 = 1u << (uint32_t)floor(log2((double)n_head));
+    const float m0 = powf(2.0f, -max_bias / (float)n2);
+    const float m1 = powf(2.0f, -(max_bias / 2.0f) / (float)n2);
+    return h < (int64_t)n2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n2) + 1));
+}
+
+static int attn_check(const struct aios_attn_args *a, struct aios_err *err)
+{
+    if (a->n_q <= 0 || a->n_kv <= 0 || a->n_head <= 0 || a->n_head_kv <= 0 || a->head_dim <= 0 ||
+        a->n_head % a->n_head_kv || a->q_pos0 < 0 || a->kv_stride < a->n_head_kv * a->head_dim)
+        return aios_err_set(err, AIOS_EINVAL, "attention: bad shape");
+    if (a->kv_type != AIOS_GGML_F32 && a->kv_type != AIOS_GGML_F16)
+        return aios_err_set(err, AIOS_EINVAL, "attention: KV type must be F32 or F16");
+    if (a->kv_type == AIOS_GGML_F16 && a->head_dim > 1024)
+        return aios_err_set(err, AIOS_EINVAL, "attention: head_dim %lld > 1024 with F16 KV",
+                            (long long)a->head_dim);
+    return AIOS_OK;
+}
+
+/* Heads [h0, h1) of one attention call. */
+static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
+                       float *out, float *scratch, int64_t h0, int64_t h1)
+{
+    const bool f16 = a->kv_type == AIOS_GGML_F16;
+    const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
+    aios_vec_dot_fn dot = aios_tensor_vec_dot(a->kv_type);
+    uint16_t qh[1024];
+    for (int64_t h = h0; h < h1; h++) {
+        const int64_t hk = h / group;
+        const float slope =
+            a->max_bias > 0 ? aios_tensor_alibi_slope(h, a->n_head, a->max_bias) : 0.0f;
+        for (int64_t i = 0; i < a->n_q; i++) {
+            const float *qi = q + (i * a->n_head + h) * d;
+            const int64_t pos = a->q_pos0 + i;
+            /* As ggml: the query is rounded to the KV type for the K product. */
+            if (f16)
+                for (int64_t t = 0; t < d; t++)
+                    qh[t] = aios_fp32_to_fp16(qi[t]);
+            for (int64_t j = 0; j < a->n_kv; j++) {
+                if (a->causal && j > pos) {
+                    scratch[j] = -INFINITY;
+                    continue;
+                }
+                float s = 0;
+                if (f16)
+                    dot(d, &s, (const uint16_t *)k + j * a->kv_stride + hk * d, qh);
+                else
+                    dot(d, &s, (const float *)k + j * a->kv_stride + hk * d, qi);
+                float bias = 0.0f;
+                if (slope != 0.0f)
+                    bias = slope * -(float)(pos > j ? pos - j : j - pos);
+                scratch[j] = s * a->scale + bias;
+            }
+            aios_tensor_softmax(scratch, a->n_kv);
+            float *o = out + (i * a->n_head + h) * d;
+            for (int64_t t = 0; t < d; t++)
+                o[t] = 0;
+            for (int64_t j = 0; j < a->n_kv; j++) {
+                float p = scratch[j];
+                if (p == 0.0f)
+                    continue;
+                if (f16) {
+                    /* and the probabilities are rounded to F16 for the V product */
+                    p = fp16_to_f32(aios_fp32_to_fp16(p));
+                    const uint16_t *vj = (const uint16_t *)v + j * a->kv_stride + hk * d;
+                    for (int64_t t = 0; t < d; t++)
+                        o[t] += p * fp16_to_f32(vj[t]);
+                } else {
+                    const float *vj = (const float *)v + j * a->kv_stride + hk * d;
+                    for (int64_t t = 0; t < d; t++)
+                        o[t] += p * vj[t];
+                }
+            }
+        }
+    }
+}
+
+int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
+                          const void *v, float *out, float *scratch, struct aios_err *err)
+{
+    int rc = attn_check(a, err);
+    if (rc)
+        return rc;
+    attn_heads(a, q, k, v, out, scratch, 0, a->n_head);
+    return AIOS_OK;
+}
+
+struct attn_job {
+    const struct aios_attn_args *a;
+    const float *q;
+    const void *k, *v;
+    float *out, *scratch;
+};
+
+static void attn_part(void *arg, int ith, int nth)
+{
+    struct attn_job *j = arg;
+    int64_t per = (j->a->n_head + nth - 1) / nth;
+    int64_t h0 = per * ith, h1 = h0 + per < j->a->n_head ? h0 + per : j->a->n_head;
+    if (h0 < h1)
+        attn_heads(j->a, j->q, j->k, j->v, j->out, j->scratch + ith * j->a->n_kv, h0, h1);
+}
+
+int aios_tensor_attention_mt(aios_pool *pool, const struct aios_attn_args *a, const float *q,
+                             const void *k, const void *v, float *out, struct aios_err *err)
+{
+    int rc = attn_check(a, err);
+    if (rc)
+        return rc;
+    int nth = pool ? aios_pool_size(pool) : 1;
+    float *scratch = aios_malloc((size_t)nth * (size_t)a->n_kv * sizeof(float));
+    if (!scratch)
+        return aios_err_set(err, AIOS_ENOMEM, "attention: scratch for %lld positions",
+                            (long long)a->n_kv);
+    struct attn_job j = {a, q, k, v, out, scratch};
+    if (nth > 1)
+        aios_pool_run(pool, attn_part, &j);
+    else
+        attn_part(&j, 0, 1);
+    aios_free(scratch);
+    return AIOS_OK;
+}

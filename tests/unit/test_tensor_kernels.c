@@ -1,0 +1,194 @@
+/* tensor: every SIMD kernel against its scalar reference, on sizes chosen to
+ * hit edge cases (one block, odd block counts, rows that do not split evenly
+ * over threads), and the threaded matmul against a row-by-row reference.
+ *
+ * Error measure: |simd - ref| / sum_i |w_i * a_i| (the dot product's
+ * magnitude scale). The integer parts are exact in both, so only float
+ * summation order differs: bound 1e-5 (float epsilon is 6e-8; the longest
+ * rows here have 4128 terms, whose worst-case rounding stays below this). */
+#include "tensor/quant.h"
+#include "test.h"
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+static float frand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) * 0x1p-53 * 2 - 1);
+}
+
+static const uint32_t weight_types[] = {
+    AIOS_GGML_F32,  AIOS_GGML_F16,  AIOS_GGML_BF16, AIOS_GGML_Q8_0, AIOS_GGML_Q4_0,
+    AIOS_GGML_Q4_1, AIOS_GGML_Q5_0, AIOS_GGML_Q5_1, AIOS_GGML_Q2_K, AIOS_GGML_Q3_K,
+    AIOS_GGML_Q4_K, AIOS_GGML_Q5_K, AIOS_GGML_Q6_K,
+};
+#define NTYPES (sizeof weight_types / sizeof weight_types[0])
+#define TOL 1e-5
+
+static double magnitude(uint32_t type, const void *wq, const void *aq, int64_t n)
+{
+    const struct aios_type_traits *t = aios_tensor_type_traits(type);
+    const struct aios_type_traits *at = aios_tensor_type_traits(t->vec_dot_type);
+    float *w = aios_malloc((size_t)n * 4), *a = aios_malloc((size_t)n * 4);
+    t->to_float(wq, w, n);
+    at->to_float(aq, a, n);
+    double m = 0;
+    for (int64_t i = 0; i < n; i++)
+        m += fabs((double)w[i] * a[i]);
+    aios_free(w);
+    aios_free(a);
+    return m > 0 ? m : 1;
+}
+
+static void test_vec_dot_isas(void)
+{
+    int level = aios_tensor_isa_level();
+    fprintf(stderr, "  kernel set: %s\n", aios_tensor_isa());
+    const int64_t sizes32[] = {32, 96, 128, 352, 4128}; /* 128: 4 blocks end the row */
+    const int64_t sizes256[] = {256, 768, 2816};
+    for (size_t k = 0; k < NTYPES; k++) {
+        uint32_t type = weight_types[k];
+        const struct aios_type_traits *t = aios_tensor_type_traits(type);
+        bool kq = t->block_size == 256;
+        size_t nsz = kq ? 3 : 5;
+        for (size_t si = 0; si < nsz; si++) {
+            int64_t n = kq ? sizes256[si] : sizes32[si];
+            if (t->block_size == 1)
+                n += 7; /* float types: a tail that is not a multiple of 8 */
+            float *w = aios_malloc((size_t)n * 4), *a = aios_malloc((size_t)n * 4);
+            for (int64_t i = 0; i < n; i++) {
+                w[i] = frand();
+                a[i] = frand() * 4;
+            }
+            /* exact sizes, so that ASan sees any read past the end of a row */
+            void *wq = aios_malloc(aios_tensor_row_size(type, n));
+            void *aq = aios_malloc(aios_tensor_row_size(t->vec_dot_type, n));
+            t->from_float(w, wq, n);
+            aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a, aq, n);
+            float ref = 0;
+            t->vec_dot(n, &ref, wq, aq);
+            double mag = magnitude(type, wq, aq, n);
+            for (int isa = 1; isa <= level; isa++) {
+                /* activation quantizers: same bytes on every ISA */
+                size_t asz = aios_tensor_row_size(t->vec_dot_type, n);
+                void *aq2 = aios_malloc(asz);
+                aios_tensor_act_quantizer_isa(type, isa)(a, aq2, n);
+                CHECK_MSG(memcmp(aq, aq2, asz) == 0, "%s n=%lld isa %d: activation bytes differ",
+                          t->name, (long long)n, isa);
+                float got = 0;
+                aios_tensor_vec_dot_isa(type, isa)(n, &got, wq, aq);
+                double err = fabs((double)got - ref) / mag;
+                CHECK_MSG(err <= TOL, "%s n=%lld isa %d: %.8g vs ref %.8g (err %.3g)", t->name,
+                          (long long)n, isa, got, ref, err);
+                aios_free(aq2);
+            }
+            aios_free(w);
+            aios_free(a);
+            aios_free(wq);
+            aios_free(aq);
+        }
+    }
+}
+
+/* Saturation corners: activations at +-127 and weights at their extremes. */
+static void test_extremes(void)
+{
+    int level = aios_tensor_isa_level();
+    const int64_t n = 512;
+    float *w = aios_malloc(n * 4), *a = aios_malloc(n * 4);
+    for (int64_t i = 0; i < n; i++) {
+        w[i] = (i % 3 == 0) ? -1.0f : 1.0f;
+        a[i] = (i % 5 == 0) ? -1.0f : 1.0f;
+    }
+    for (size_t k = 0; k < NTYPES; k++) {
+        uint32_t type = weight_types[k];
+        const struct aios_type_traits *t = aios_tensor_type_traits(type);
+        void *wq = aios_malloc(aios_tensor_row_size(type, n));
+        void *aq = aios_malloc(aios_tensor_row_size(t->vec_dot_type, n));
+        t->from_float(w, wq, n);
+        aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a, aq, n);
+        float ref = 0;
+        t->vec_dot(n, &ref, wq, aq);
+        double mag = magnitude(type, wq, aq, n);
+        for (int isa = 1; isa <= level; isa++) {
+            float got = 0;
+            aios_tensor_vec_dot_isa(type, isa)(n, &got, wq, aq);
+            CHECK_MSG(fabs((double)got - ref) / mag <= TOL, "%s isa %d: %.8g vs %.8g", t->name, isa,
+                      got, ref);
+        }
+        aios_free(wq);
+        aios_free(aq);
+    }
+    aios_free(w);
+    aios_free(a);
+}
+
+/* matmul over a 3-thread pool (37 rows: uneven split; 1 and 5 activation
+ * rows) against the reference row by row. */
+static void test_matmul(void)
+{
+    aios_pool *pool = aios_pool_create(3);
+    CHECK(pool != NULL);
+    for (size_t k = 0; k < NTYPES; k++) {
+        uint32_t type = weight_types[k];
+        const struct aios_type_traits *t = aios_tensor_type_traits(type);
+        const int64_t ncols = t->block_size == 256 ? 512 : 96, nrows = 37, nact = 5;
+        size_t rs = aios_tensor_row_size(type, ncols);
+        float *wf = aios_malloc((size_t)(nrows * ncols) * 4);
+        float *x = aios_malloc((size_t)(nact * ncols) * 4);
+        for (int64_t i = 0; i < nrows * ncols; i++)
+            wf[i] = frand();
+        for (int64_t i = 0; i < nact * ncols; i++)
+            x[i] = frand() * 2;
+        uint8_t *wq = aios_malloc(rs * (size_t)nrows);
+        CHECK_EQ_INT(aios_tensor_quantize(type, wf, wq, nrows, ncols, NULL), AIOS_OK);
+        struct aios_tensor_mat m = {type, ncols, nrows, rs, wq};
+        float *y = aios_malloc((size_t)(nact * nrows) * 4);
+        float *yv = aios_malloc((size_t)nrows * 4);
+        CHECK_EQ_INT(aios_tensor_matmul(pool, &m, x, nact, ncols, y, nrows, NULL, 0, NULL),
+                     AIOS_OK);
+        size_t wsz = aios_tensor_matmul_wsize(type, ncols, 1);
+        void *scratch = wsz ? aios_malloc(wsz) : NULL;
+        CHECK_EQ_INT(aios_tensor_matvec(NULL, &m, x + 2 * ncols, yv, scratch, wsz, NULL), AIOS_OK);
+        void *aq = aios_malloc((size_t)ncols * 4 + 64);
+        for (int64_t j = 0; j < nact; j++) {
+            aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(x + j * ncols, aq, ncols);
+            for (int64_t r = 0; r < nrows; r++) {
+                float ref = 0;
+                t->vec_dot(ncols, &ref, wq + (size_t)r * rs, aq);
+                double mag = magnitude(type, wq + (size_t)r * rs, aq, ncols);
+                CHECK_MSG(fabs(y[j * nrows + r] - ref) / mag <= TOL, "%s row %lld act %lld",
+                          t->name, (long long)r, (long long)j);
+                if (j == 2)
+                    CHECK_MSG(fabs(yv[r] - ref) / mag <= TOL, "%s matvec row %lld", t->name,
+                              (long long)r);
+            }
+        }
+        aios_free(aq);
+        aios_free(scratch);
+        aios_free(wf);
+        aios_free(x);
+        aios_free(wq);
+        aios_free(y);
+        aios_free(yv);
+    }
+    /* Bad shapes are errors, not crashes. */
+    struct aios_tensor_mat bad = {AIOS_GGML_Q4_K, 100, 4, 1000, NULL};
+    float xx[100], yy[4];
+    struct aios_err err = {0};
+    CHECK_EQ_INT(aios_tensor_matvec(pool, &bad, xx, yy, NULL, 0, &err), AIOS_EINVAL);
+    CHECK(strstr(err.msg, "Q4_K") != NULL);
+    bad.type = AIOS_GGML_Q8_K; /* activation-only type */
+    bad.ncols = 256;
+    CHECK_EQ_INT(aios_tensor_matvec(pool, &bad, xx, yy, NULL, 0, NULL), AIOS_EINVAL);
+    aios_pool_destroy(pool);
+}
+
+int main(void)
+{
+    TEST_RUN(test_vec_dot_isas);
+    TEST_RUN(test_extremes);
+    TEST_RUN(test_matmul);
+    TEST_EXIT();
+}
