@@ -413,6 +413,17 @@ static void test_context_build(void)
     /* the caller's messages are not modified */
     CHECK(json_is_null(json_object_get(json_array_get(msgs, 0), "content")));
     json_decref(ctx);
+    json_t *typed = json_loads(
+        "[{\"role\": \"developer\", \"content\": \"d\"}, {\"role\": \"user\", \"content\": "
+        "[{\"type\": \"text\", \"text\": \"a\"}, {\"type\": \"image_url\", \"image_url\": {}}, "
+        "{\"type\": \"text\", \"text\": \"b\"}]}]",
+        0, NULL);
+    CHECK_EQ_INT(aios_chat_context_build(typed, NULL, false, "", "", &ctx, NULL), AIOS_OK);
+    json_t *ms = json_object_get(ctx, "messages");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(ms, 0), "role")), "system");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(ms, 1), "content")), "a\nb");
+    json_decref(ctx);
+    json_decref(typed);
     CHECK(aios_chat_context_build(json_object_get(msgs, "x"), NULL, true, "", "", &ctx, NULL) !=
           AIOS_OK);
     json_decref(msgs);
