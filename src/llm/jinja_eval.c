@@ -35,6 +35,8 @@ struct jframe {
     struct jframe *parent;
     struct jvar *vars;
     int n, cap;
+    const struct jnode *loop; /* the JN_FOR this frame is the body scope of */
+    int depth;                /* its loop.depth (recursive loops nest) */
 };
 
 static int eval(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *out);
@@ -820,9 +822,13 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
     return jinja_fail(st, line, AIOS_EINTERNAL, "unknown function");
 }
 
+static int call_loop(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *out);
+
 static int eval_call(struct jstate *st, struct jframe *f, const struct jnode *n,
                      const struct jv *caller, struct jv *out)
 {
+    if (n->a->kind == JN_NAME && strcmp(n->a->s, "loop") == 0)
+        return call_loop(st, f, n, out);
     struct jargs args = {0};
     struct jv callee = {0};
     int rc;
@@ -1191,7 +1197,7 @@ static int iter_items(struct jstate *st, int line, struct jv *v, json_t **out)
     return AIOS_OK;
 }
 
-static json_t *loop_object(size_t i, size_t n, json_t *items)
+static json_t *loop_object(size_t i, size_t n, json_t *items, int depth)
 {
     json_t *o = json_object();
     if (!o)
@@ -1203,8 +1209,8 @@ static json_t *loop_object(size_t i, size_t n, json_t *items)
     json_object_set_new(o, "first", json_boolean(i == 0));
     json_object_set_new(o, "last", json_boolean(i + 1 == n));
     json_object_set_new(o, "length", json_integer((json_int_t)n));
-    json_object_set_new(o, "depth", json_integer(1));
-    json_object_set_new(o, "depth0", json_integer(0));
+    json_object_set_new(o, "depth", json_integer(depth));
+    json_object_set_new(o, "depth0", json_integer(depth - 1));
     if (i > 0)
         json_object_set(o, "previtem", json_array_get(items, i - 1));
     if (i + 1 < n)
@@ -1212,17 +1218,16 @@ static json_t *loop_object(size_t i, size_t n, json_t *items)
     return o;
 }
 
-static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
-                    struct aios_buf *out)
+/* Runs the loop n over the values of it (the iterable, or the argument of
+ * loop(...) in a recursive loop) at the given depth. */
+static int run_loop(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *it,
+                    int depth, struct aios_buf *out)
 {
-    struct jv it;
-    TRY(eval(st, f, n->a, &it));
     json_t *all = NULL, *items = NULL;
-    int rc = iter_items(st, n->line, &it, &all);
-    jv_drop(&it);
+    int rc = iter_items(st, n->line, it, &all);
     if (rc)
         return rc;
-    struct jframe lf = {.parent = f};
+    struct jframe lf = {.parent = f, .loop = n, .depth = depth};
     if (n->b) { /* for x in xs if cond: filter first, so loop.length counts what runs */
         items = json_array();
         if (!items)
@@ -1250,7 +1255,7 @@ static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
         frame_free(&lf);
         rc = assign_targets(st, &lf, n->args, jv_json(json_incref(json_array_get(items, i))),
                             n->line);
-        json_t *lo = rc ? NULL : loop_object(i, cnt, items);
+        json_t *lo = rc ? NULL : loop_object(i, cnt, items, depth);
         if (!rc && !lo)
             rc = jinja_fail(st, n->line, AIOS_ENOMEM, "out of memory");
         if (!rc)
@@ -1272,6 +1277,46 @@ static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
         rc = exec_body(st, f, n->else_body, out);
     frame_free(&lf);
     json_decref(items);
+    return rc;
+}
+
+static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
+                    struct aios_buf *out)
+{
+    struct jv it;
+    TRY(eval(st, f, n->a, &it));
+    int rc = run_loop(st, f, n, &it, 1, out);
+    jv_drop(&it);
+    return rc;
+}
+
+/* loop(items) inside a recursive for loop: the loop's body over items, one
+ * level deeper, as a string. */
+static int call_loop(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *out)
+{
+    struct jframe *lf = f;
+    while (lf && !lf->loop)
+        lf = lf->parent;
+    if (!lf || lf->loop->op != 1)
+        return jinja_fail(st, n->line, AIOS_EFORMAT, "loop() outside a recursive for loop");
+    if (!n->args || n->args->next || n->kwargs)
+        return jinja_fail(st, n->line, AIOS_EFORMAT, "loop() takes one iterable");
+    if (st->depth >= st->lim->max_depth)
+        return jinja_fail(st, n->line, AIOS_ELIMIT, "recursive loop nested more than %d deep",
+                          st->lim->max_depth);
+    struct jv it;
+    TRY(eval(st, f, n->args, &it));
+    st->depth++;
+    struct aios_buf b;
+    aios_buf_init(&b, st->lim->max_output);
+    int rc = run_loop(st, lf->parent, lf->loop, &it, lf->depth + 1, &b);
+    jv_drop(&it);
+    if (rc > 0)
+        rc = jinja_fail(st, n->line, AIOS_EFORMAT, "break or continue outside a loop");
+    if (!rc)
+        rc = jv_str_new(st, b.data, b.len, out);
+    aios_buf_free(&b);
+    st->depth--;
     return rc;
 }
 

@@ -770,8 +770,8 @@ static int parse_stmt(struct parser *P, struct jnode **out)
         TRY(parse_tuple(P, false, &n->a));
         if (accept_name(P, "if"))
             TRY(parse_expr(P, &n->b));
-        if (is_name(cur(P), "recursive"))
-            return perr(P, "recursive for loops are not supported", NULL);
+        if (accept_name(P, "recursive"))
+            n->op = 1;
         TRY(expect_close(P));
         static const char *const ends[] = {"else", "endfor", NULL};
         const char *end;

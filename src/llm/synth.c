@@ -42,8 +42,8 @@ static uint32_t pick_type(uint32_t base, bool mix_m, const char *name, int layer
     if (strcmp(name, "output.weight") == 0)
         return AIOS_GGML_Q6_K;
     if (strstr(name, "attn_v.weight") || strstr(name, "ffn_down.weight")) {
-        bool more = layer < n_layer / 8 || layer >= 7 * n_layer / 8 ||
-                    (layer - n_layer / 8) % 3 == 2;
+        bool more =
+            layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
         if (more)
             return AIOS_GGML_Q6_K;
     }
@@ -159,7 +159,8 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     } else {
         base_type = aios_ggml_type_from_name(type_name);
     }
-    const struct aios_type_traits *tr = base_type >= 0 ? aios_tensor_type_traits((uint32_t)base_type) : NULL;
+    const struct aios_type_traits *tr =
+        base_type >= 0 ? aios_tensor_type_traits((uint32_t)base_type) : NULL;
     if (!tr || (!tr->from_float && base_type != AIOS_GGML_F32))
         return aios_err_set(err, AIOS_EINVAL, "type '%s' cannot be written", type_name);
 
@@ -181,7 +182,8 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
         (rc = aios_gguf_writer_set_u32(w, "llama.embedding_length", (uint32_t)p->n_embd, err)) ||
         (rc = aios_gguf_writer_set_u32(w, "llama.block_count", (uint32_t)p->n_layer, err)) ||
         (rc = aios_gguf_writer_set_u32(w, "llama.feed_forward_length", (uint32_t)p->n_ff, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)p->n_head, err)) ||
+        (rc =
+             aios_gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)p->n_head, err)) ||
         (rc = aios_gguf_writer_set_u32(w, "llama.attention.head_count_kv", (uint32_t)p->n_head_kv,
                                        err)) ||
         (rc = aios_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f, err)) ||
@@ -204,27 +206,33 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     const int64_t E = p->n_embd, QD = (int64_t)p->n_head * head_dim,
                   KD = (int64_t)p->n_head_kv * head_dim, F = p->n_ff;
     /* token_embd is looked up row by row: a K-quant there costs nothing at run time. */
-    td[k++] = (struct tdesc){"token_embd.weight", mix_m && p->tied ? AIOS_GGML_Q6_K : (uint32_t)base_type, E, n_vocab, false};
+    td[k++] =
+        (struct tdesc){"token_embd.weight", mix_m && p->tied ? AIOS_GGML_Q6_K : (uint32_t)base_type,
+                       E, n_vocab, false};
     for (int l = 0; l < p->n_layer; l++) {
         struct {
             const char *n;
             int64_t a, b;
             bool norm;
-        } L[] = {{"attn_norm", E, 0, true}, {"attn_q", E, QD, false},   {"attn_k", E, KD, false},
-                 {"attn_v", E, KD, false},   {"attn_output", QD, E, false}, {"ffn_norm", E, 0, true},
-                 {"ffn_gate", E, F, false},  {"ffn_up", E, F, false},    {"ffn_down", F, E, false}};
+        } L[] = {
+            {"attn_norm", E, 0, true}, {"attn_q", E, QD, false},      {"attn_k", E, KD, false},
+            {"attn_v", E, KD, false},  {"attn_output", QD, E, false}, {"ffn_norm", E, 0, true},
+            {"ffn_gate", E, F, false}, {"ffn_up", E, F, false},       {"ffn_down", F, E, false}};
         for (int i = 0; i < 9; i++) {
             struct tdesc *d = &td[k++];
             snprintf(d->name, sizeof d->name, "blk.%d.%s.weight", l, L[i].n);
             d->ne0 = L[i].a;
             d->ne1 = L[i].b;
             d->norm = L[i].norm;
-            d->type = L[i].norm ? AIOS_GGML_F32 : pick_type((uint32_t)base_type, mix_m, d->name, l, p->n_layer);
+            d->type = L[i].norm ? AIOS_GGML_F32
+                                : pick_type((uint32_t)base_type, mix_m, d->name, l, p->n_layer);
         }
     }
     td[k++] = (struct tdesc){"output_norm.weight", AIOS_GGML_F32, E, 0, true};
     if (!p->tied)
-        td[k++] = (struct tdesc){"output.weight", pick_type((uint32_t)base_type, mix_m, "output.weight", 0, p->n_layer), E, n_vocab, false};
+        td[k++] = (struct tdesc){
+            "output.weight", pick_type((uint32_t)base_type, mix_m, "output.weight", 0, p->n_layer),
+            E, n_vocab, false};
     nt = k;
     size_t max_elems = 0, max_bytes = 0;
     for (int i = 0; i < nt; i++) {
@@ -238,23 +246,46 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
                                               NULL, err)))
             goto out;
         size_t elems = (size_t)td[i].ne0 * (size_t)(td[i].ne1 ? td[i].ne1 : 1);
-        size_t bytes = aios_tensor_row_size(td[i].type, td[i].ne0) * (size_t)(td[i].ne1 ? td[i].ne1 : 1);
+        size_t bytes =
+            aios_tensor_row_size(td[i].type, td[i].ne0) * (size_t)(td[i].ne1 ? td[i].ne1 : 1);
         max_elems = elems > max_elems ? elems : max_elems;
         max_bytes = bytes > max_bytes ? bytes : max_bytes;
     }
     uint32_t ftype = 0;
     switch (base_type) {
-    case AIOS_GGML_F32: ftype = 0; break;
-    case AIOS_GGML_F16: ftype = 1; break;
-    case AIOS_GGML_Q4_0: ftype = 2; break;
-    case AIOS_GGML_Q4_1: ftype = 3; break;
-    case AIOS_GGML_Q8_0: ftype = 7; break;
-    case AIOS_GGML_Q5_0: ftype = 8; break;
-    case AIOS_GGML_Q5_1: ftype = 9; break;
-    case AIOS_GGML_Q6_K: ftype = 18; break;
-    case AIOS_GGML_Q4_K: ftype = mix_m ? 15 : 14; break;
-    case AIOS_GGML_Q5_K: ftype = mix_m ? 17 : 16; break;
-    default: ftype = 0; break;
+    case AIOS_GGML_F32:
+        ftype = 0;
+        break;
+    case AIOS_GGML_F16:
+        ftype = 1;
+        break;
+    case AIOS_GGML_Q4_0:
+        ftype = 2;
+        break;
+    case AIOS_GGML_Q4_1:
+        ftype = 3;
+        break;
+    case AIOS_GGML_Q8_0:
+        ftype = 7;
+        break;
+    case AIOS_GGML_Q5_0:
+        ftype = 8;
+        break;
+    case AIOS_GGML_Q5_1:
+        ftype = 9;
+        break;
+    case AIOS_GGML_Q6_K:
+        ftype = 18;
+        break;
+    case AIOS_GGML_Q4_K:
+        ftype = mix_m ? 15 : 14;
+        break;
+    case AIOS_GGML_Q5_K:
+        ftype = mix_m ? 17 : 16;
+        break;
+    default:
+        ftype = 0;
+        break;
     }
     if ((rc = aios_gguf_writer_set_u32(w, "general.file_type", ftype, err)))
         goto out;

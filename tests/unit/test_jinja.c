@@ -233,6 +233,14 @@ static void test_statements(void)
     EQ("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}",
        NULL, "321");
     EQ("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
+    EQ("{% for n in tree recursive %}{{ n.name }}{{ loop.depth }}{% if n.kids %}({{ loop(n.kids) "
+       "}})"
+       "{% endif %}{% endfor %}",
+       "{\"tree\": [{\"name\": \"a\", \"kids\": [{\"name\": \"b\", \"kids\": [{\"name\": "
+       "\"c\"}]}]}, "
+       "{\"name\": \"d\"}]}",
+       "a1(b2(c3))d1");
+    CHECK_EQ_STR(R("{% for i in [1] %}{{ loop([2]) }}{% endfor %}", NULL), "ERR");
     /* no trim_blocks after {% raw %}; lstrip_blocks before {% endraw %} */
     EQ("{% raw %}\nq\n   {% endraw %}\nz", NULL, "\nq\nz");
     EQ("a{# comment #}b", NULL, "ab");
@@ -322,6 +330,9 @@ static void test_hostile(void)
     CHECK_EQ_INT(last_rc, AIOS_ELIMIT);
     /* unbounded recursion */
     CHECK_EQ_STR(R_lim("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", NULL, &lim), "ERR");
+    CHECK_EQ_INT(last_rc, AIOS_ELIMIT);
+    CHECK_EQ_STR(R_lim("{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", NULL, &lim),
+                 "ERR");
     CHECK_EQ_INT(last_rc, AIOS_ELIMIT);
     /* a list that contains itself is refused (no cycle, no leak) */
     CHECK_EQ_STR(R_lim("{% set l = [] %}{{ l.append(l) }}", NULL, &lim), "ERR");
