@@ -160,31 +160,6 @@ static int undefined_error(struct jstate *st, int line, const struct jv *v)
     return jinja_fail(st, line, AIOS_EFORMAT, "a value is undefined");
 }
 
-static bool is_json(const struct jv *v, json_type t)
-{
-    return v->k == JV_JSON && json_typeof(v->j) == t;
-}
-
-static bool is_int(const struct jv *v)
-{
-    return v->k == JV_JSON && (json_is_integer(v->j) || json_is_boolean(v->j));
-}
-
-static bool is_number(const struct jv *v)
-{
-    return v->k == JV_JSON && (json_is_number(v->j) || json_is_boolean(v->j));
-}
-
-static int64_t int_of(const struct jv *v)
-{
-    return json_is_integer(v->j) ? (int64_t)json_integer_value(v->j) : json_is_true(v->j);
-}
-
-static double num_of(const struct jv *v)
-{
-    return json_is_real(v->j) ? json_real_value(v->j) : (double)int_of(v);
-}
-
 /* ---- attribute and item access ----------------------------------------- */
 
 static int get_item(struct jstate *st, int line, struct jv *obj, struct jv *key, struct jv *out)
@@ -196,7 +171,7 @@ static int get_item(struct jstate *st, int line, struct jv *obj, struct jv *key,
         return AIOS_OK;
     json_t *o = obj->j;
     if (json_is_object(o)) {
-        if (is_json(key, JSON_STRING)) {
+        if (jv_is(key, JSON_STRING)) {
             json_t *v = json_object_get(o, json_string_value(key->j));
             if (v)
                 *out = jv_json(json_incref(v));
@@ -205,9 +180,9 @@ static int get_item(struct jstate *st, int line, struct jv *obj, struct jv *key,
         }
         return AIOS_OK;
     }
-    if (!is_int(key))
+    if (!jv_is_int(key))
         return AIOS_OK;
-    int64_t i = int_of(key);
+    int64_t i = jv_int(key);
     if (json_is_array(o)) {
         int64_t n = (int64_t)json_array_size(o);
         if (i < 0)
@@ -236,7 +211,7 @@ static int get_attr(struct jstate *st, int line, struct jv *obj, const char *nam
     if (obj->k == JV_UNDEF)
         return undefined_error(st, line, obj);
     *out = jv_undef(name);
-    if (is_json(obj, JSON_OBJECT)) {
+    if (jv_is(obj, JSON_OBJECT)) {
         json_t *v = json_object_get(obj->j, name);
         if (v)
             *out = jv_json(json_incref(v));
@@ -251,8 +226,8 @@ static void slice_range(int64_t n, const struct jv *a, const struct jv *b, int64
     bool has_a = a->k == JV_JSON && !json_is_null(a->j);
     bool has_b = b->k == JV_JSON && !json_is_null(b->j);
     if (step > 0) {
-        *start = has_a ? int_of(a) : 0;
-        *stop = has_b ? int_of(b) : n;
+        *start = has_a ? jv_int(a) : 0;
+        *stop = has_b ? jv_int(b) : n;
         if (*start < 0)
             *start = *start + n < 0 ? 0 : *start + n;
         if (*start > n)
@@ -262,8 +237,8 @@ static void slice_range(int64_t n, const struct jv *a, const struct jv *b, int64
         if (*stop > n)
             *stop = n;
     } else {
-        *start = has_a ? int_of(a) : n - 1;
-        *stop = has_b ? int_of(b) : -1 - n; /* before the first */
+        *start = has_a ? jv_int(a) : n - 1;
+        *stop = has_b ? jv_int(b) : -1 - n; /* before the first */
         if (*start < 0)
             *start = *start + n < -1 ? -1 : *start + n;
         if (*start >= n)
@@ -293,14 +268,14 @@ static int eval_slice(struct jstate *st, struct jframe *f, const struct jnode *n
         goto out;
     int64_t stp = 1;
     if (s.k == JV_JSON && !json_is_null(s.j)) {
-        if (!is_int(&s)) {
+        if (!jv_is_int(&s)) {
             rc = jinja_fail(st, n->line, AIOS_EFORMAT, "slice step must be an integer");
             goto out;
         }
-        stp = int_of(&s);
+        stp = jv_int(&s);
     }
-    if ((a.k == JV_JSON && !json_is_null(a.j) && !is_int(&a)) ||
-        (b.k == JV_JSON && !json_is_null(b.j) && !is_int(&b))) {
+    if ((a.k == JV_JSON && !json_is_null(a.j) && !jv_is_int(&a)) ||
+        (b.k == JV_JSON && !json_is_null(b.j) && !jv_is_int(&b))) {
         rc = jinja_fail(st, n->line, AIOS_EFORMAT, "slice indices must be integers");
         goto out;
     }
@@ -312,7 +287,7 @@ static int eval_slice(struct jstate *st, struct jframe *f, const struct jnode *n
         rc = undefined_error(st, n->line, &obj);
         goto out;
     }
-    if (is_json(&obj, JSON_ARRAY)) {
+    if (jv_is(&obj, JSON_ARRAY)) {
         int64_t len = (int64_t)json_array_size(obj.j), i0, i1;
         slice_range(len, &a, &b, stp, &i0, &i1);
         json_t *r = json_array();
@@ -326,7 +301,7 @@ static int eval_slice(struct jstate *st, struct jframe *f, const struct jnode *n
                 break;
         }
         *out = jv_json(r);
-    } else if (is_json(&obj, JSON_STRING)) {
+    } else if (jv_is(&obj, JSON_STRING)) {
         const char *str = json_string_value(obj.j);
         size_t blen = json_string_length(obj.j);
         int64_t len = (int64_t)jinja_utf8_len(str, blen), i0, i1;
@@ -366,10 +341,10 @@ out:
 static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b, struct jv *out)
 {
     static const char *const names[] = {"+", "-", "*", "/", "//", "%", "**"};
-    if (is_number(a) && is_number(b)) {
-        bool ints = is_int(a) && is_int(b);
-        int64_t x = ints ? int_of(a) : 0, y = ints ? int_of(b) : 0, r = 0;
-        double p = num_of(a), q = num_of(b);
+    if (jv_is_num(a) && jv_is_num(b)) {
+        bool ints = jv_is_int(a) && jv_is_int(b);
+        int64_t x = ints ? jv_int(a) : 0, y = ints ? jv_int(b) : 0, r = 0;
+        double p = jv_num(a), q = jv_num(b);
         switch (op) {
         case JOP_ADD:
             if (ints && !__builtin_add_overflow(x, y, &r))
@@ -422,9 +397,9 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
             return new_json(st, json_real(pow(p, q)), out);
         }
     }
-    if (op == JOP_MOD && is_json(a, JSON_STRING))
+    if (op == JOP_MOD && jv_is(a, JSON_STRING))
         return jinja_printf(st, a, b, out);
-    if (op == JOP_ADD && is_json(a, JSON_STRING) && is_json(b, JSON_STRING)) {
+    if (op == JOP_ADD && jv_is(a, JSON_STRING) && jv_is(b, JSON_STRING)) {
         size_t la = json_string_length(a->j), lb = json_string_length(b->j);
         if (la + lb > st->lim->max_output)
             return jinja_fail(st, line, AIOS_ELIMIT, "string longer than the limit of %zu bytes",
@@ -438,7 +413,7 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
         aios_free(buf);
         return rc;
     }
-    if (op == JOP_ADD && is_json(a, JSON_ARRAY) && is_json(b, JSON_ARRAY)) {
+    if (op == JOP_ADD && jv_is(a, JSON_ARRAY) && jv_is(b, JSON_ARRAY)) {
         size_t n = json_array_size(a->j) + json_array_size(b->j);
         if (n > st->lim->max_list)
             return jinja_fail(st, line, AIOS_ELIMIT, "list longer than the limit of %zu",
@@ -452,10 +427,10 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
         *out = jv_json(r);
         return AIOS_OK;
     }
-    if (op == JOP_MUL && ((is_int(b) && (is_json(a, JSON_STRING) || is_json(a, JSON_ARRAY))) ||
-                          (is_int(a) && (is_json(b, JSON_STRING) || is_json(b, JSON_ARRAY))))) {
-        struct jv *seq = is_int(b) ? a : b, *cnt = is_int(b) ? b : a;
-        int64_t k = int_of(cnt);
+    if (op == JOP_MUL && ((jv_is_int(b) && (jv_is(a, JSON_STRING) || jv_is(a, JSON_ARRAY))) ||
+                          (jv_is_int(a) && (jv_is(b, JSON_STRING) || jv_is(b, JSON_ARRAY))))) {
+        struct jv *seq = jv_is_int(b) ? a : b, *cnt = jv_is_int(b) ? b : a;
+        int64_t k = jv_int(cnt);
         if (k < 0)
             k = 0;
         if (json_is_string(seq->j)) {
@@ -506,8 +481,8 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
     *out = false;
     if (hay->k == JV_UNDEF)
         return AIOS_OK;
-    if (is_json(hay, JSON_STRING)) {
-        if (!is_json(needle, JSON_STRING))
+    if (jv_is(hay, JSON_STRING)) {
+        if (!jv_is(needle, JSON_STRING))
             return jinja_fail(st, line, AIOS_EFORMAT,
                               "'in <string>' requires a string on the left, not %s",
                               jinja_type_name(needle));
@@ -517,7 +492,7 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
         *out = nl == 0 || (nl <= hl && memmem(h, hl, nd, nl) != NULL);
         return AIOS_OK;
     }
-    if (is_json(hay, JSON_ARRAY)) {
+    if (jv_is(hay, JSON_ARRAY)) {
         TRY(jinja_charge(st, json_array_size(hay->j)));
         for (size_t i = 0; i < json_array_size(hay->j); i++) {
             struct jv e = {.k = JV_JSON, .j = json_array_get(hay->j, i)};
@@ -528,9 +503,8 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
         }
         return AIOS_OK;
     }
-    if (is_json(hay, JSON_OBJECT)) {
-        *out =
-            is_json(needle, JSON_STRING) && json_object_get(hay->j, json_string_value(needle->j));
+    if (jv_is(hay, JSON_OBJECT)) {
+        *out = jv_is(needle, JSON_STRING) && json_object_get(hay->j, json_string_value(needle->j));
         return AIOS_OK;
     }
     return jinja_fail(st, line, AIOS_EFORMAT, "argument of type %s is not iterable",
@@ -748,13 +722,13 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         if (a->n < 1 || a->n > 3)
             return jinja_fail(st, line, AIOS_EFORMAT, "range() takes 1 to 3 arguments");
         for (int i = 0; i < a->n; i++)
-            if (!is_int(&a->pos[i]))
+            if (!jv_is_int(&a->pos[i]))
                 return jinja_fail(st, line, AIOS_EFORMAT, "range() arguments must be integers");
         if (a->n == 1)
-            v[1] = int_of(&a->pos[0]);
+            v[1] = jv_int(&a->pos[0]);
         else
             for (int i = 0; i < a->n; i++)
-                v[i] = int_of(&a->pos[i]);
+                v[i] = jv_int(&a->pos[i]);
         if (v[2] == 0)
             return jinja_fail(st, line, AIOS_EFORMAT, "range() step must not be zero");
         double cnt = ((double)v[1] - (double)v[0]) / (double)v[2];
@@ -779,7 +753,7 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         if (!o)
             return jinja_fail(st, line, AIOS_ENOMEM, "out of memory");
         for (int i = 0; i < a->n; i++)
-            if (is_json(&a->pos[i], JSON_OBJECT))
+            if (jv_is(&a->pos[i], JSON_OBJECT))
                 json_object_update(o, a->pos[i].j);
         for (int k = 0; k < a->nk; k++) {
             if (a->kv[k].k != JV_JSON) {
@@ -805,7 +779,7 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         return rc;
     }
     case JF_STRFTIME: {
-        if (a->n != 1 || !is_json(&a->pos[0], JSON_STRING))
+        if (a->n != 1 || !jv_is(&a->pos[0], JSON_STRING))
             return jinja_fail(st, line, AIOS_EFORMAT, "strftime_now() takes one format string");
         const char *fmt = json_string_value(a->pos[0].j);
         if (strlen(fmt) > 128)
@@ -979,15 +953,15 @@ static int eval_node(struct jstate *st, struct jframe *f, const struct jnode *n,
         struct jv v;
         TRY(eval(st, f, n->a, &v));
         int rc;
-        if (!is_number(&v))
+        if (!jv_is_num(&v))
             rc = jinja_fail(st, n->line, AIOS_EFORMAT, "bad operand type for unary %c: %s",
                             n->kind == JN_NEG ? '-' : '+', jinja_type_name(&v));
         else if (n->kind == JN_POS)
             rc = new_json(st, json_incref(v.j), out);
-        else if (is_int(&v) && int_of(&v) != INT64_MIN)
-            rc = new_json(st, json_integer(-int_of(&v)), out);
+        else if (jv_is_int(&v) && jv_int(&v) != INT64_MIN)
+            rc = new_json(st, json_integer(-jv_int(&v)), out);
         else
-            rc = new_json(st, json_real(-num_of(&v)), out);
+            rc = new_json(st, json_real(-jv_num(&v)), out);
         jv_drop(&v);
         return rc;
     }
@@ -1055,7 +1029,7 @@ static int eval_node(struct jstate *st, struct jframe *f, const struct jnode *n,
             int rc = eval(st, f, k, &kv);
             if (!rc)
                 rc = eval(st, f, v, &vv);
-            if (!rc && !is_json(&kv, JSON_STRING))
+            if (!rc && !jv_is(&kv, JSON_STRING))
                 rc = jinja_fail(st, k->line, AIOS_EFORMAT, "dict keys must be strings");
             if (!rc && vv.k != JV_JSON)
                 rc = jinja_fail(st, v->line, AIOS_EFORMAT, "cannot store a %s in a dict",
@@ -1116,7 +1090,7 @@ static int assign(struct jstate *st, struct jframe *f, const struct jnode *t, st
         return frame_set(st, f, t->s, v);
     struct jv ns = lookup(st, f, t->a->s);
     int rc = AIOS_OK;
-    if (!is_json(&ns, JSON_OBJECT) || !is_namespace(st, ns.j))
+    if (!jv_is(&ns, JSON_OBJECT) || !is_namespace(st, ns.j))
         rc = jinja_fail(st, t->line, AIOS_EFORMAT,
                         "cannot set attribute '%s' of '%s': not a namespace", t->s, t->a->s);
     else if (v.k != JV_JSON)
@@ -1138,7 +1112,7 @@ static int assign_targets(struct jstate *st, struct jframe *f, const struct jnod
     size_t nt = 0;
     for (const struct jnode *t = targets; t; t = t->next)
         nt++;
-    if (!is_json(&v, JSON_ARRAY) || json_array_size(v.j) != nt) {
+    if (!jv_is(&v, JSON_ARRAY) || json_array_size(v.j) != nt) {
         jv_drop(&v);
         return jinja_fail(st, line, AIOS_EFORMAT, "cannot unpack into %zu names", nt);
     }
@@ -1160,11 +1134,11 @@ static int iter_items(struct jstate *st, int line, struct jv *v, json_t **out)
     int rc = AIOS_OK;
     if (v->k == JV_UNDEF) {
         /* iterating an undefined value yields nothing, as in Jinja */
-    } else if (is_json(v, JSON_ARRAY)) {
+    } else if (jv_is(v, JSON_ARRAY)) {
         rc = jinja_count_created(st, json_array_size(v->j) * sizeof(void *));
         if (!rc)
             json_array_extend(arr, v->j);
-    } else if (is_json(v, JSON_OBJECT)) {
+    } else if (jv_is(v, JSON_OBJECT)) {
         const char *k;
         json_t *x;
         json_object_foreach(v->j, k, x)
@@ -1174,7 +1148,7 @@ static int iter_items(struct jstate *st, int line, struct jv *v, json_t **out)
                 break;
             json_array_append_new(arr, s.j);
         }
-    } else if (is_json(v, JSON_STRING)) {
+    } else if (jv_is(v, JSON_STRING)) {
         const char *s = json_string_value(v->j);
         size_t n = json_string_length(v->j);
         for (size_t i = 0; i < n && !rc;) {
