@@ -384,13 +384,15 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
             }
         case JOP_POW:
             if (ints && y >= 0) {
+                /* |x| <= 1 never overflows; otherwise 64 steps do */
+                if (x == 0 || x == 1)
+                    return new_json(st, json_integer(y == 0 ? 1 : x), out);
+                if (x == -1)
+                    return new_json(st, json_integer(y % 2 ? -1 : 1), out);
                 int64_t acc = 1;
                 bool ovf = false;
-                for (int64_t i = 0; i < y && !ovf; i++) {
+                for (int64_t i = 0; i < y && !ovf; i++)
                     ovf = __builtin_mul_overflow(acc, x, &acc);
-                    if (acc == 0 || acc == 1)
-                        break;
-                }
                 if (!ovf)
                     return new_json(st, json_integer(acc), out);
             }
@@ -739,10 +741,12 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         if (!r)
             return jinja_fail(st, line, AIOS_ENOMEM, "out of memory");
         int rc = AIOS_OK;
-        for (int64_t i = v[0]; v[2] > 0 ? i < v[1] : i > v[1]; i += v[2]) {
+        for (int64_t i = v[0]; v[2] > 0 ? i < v[1] : i > v[1];) {
             if ((rc = jinja_count_created(st, 16)))
                 break;
             json_array_append_new(r, json_integer(i));
+            if (__builtin_add_overflow(i, v[2], &i))
+                break; /* the next value is past INT64 range, so past stop */
         }
         *out = jv_json(r);
         return rc;
