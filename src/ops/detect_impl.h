@@ -99,6 +99,29 @@ struct interval_est {
 };
 void interval_feed(struct interval_est *e, int64_t ts);
 
+/* Slow-moving scale of the raw values (exponentially weighted mean absolute
+ * deviation). Residual scales are floored at a small fraction of it, so a
+ * noise-free series does not turn rounding error into 1e9 sigmas. */
+struct raw_scale {
+    double mean, mad;
+    long n;
+};
+static inline void raw_scale_feed(struct raw_scale *r, double v)
+{
+    double a = r->n < 100 ? 1.0 / (double)(r->n + 1) : 0.01;
+    if (r->n == 0)
+        r->mean = v;
+    r->mad += a * (fabs(v - r->mean) - r->mad);
+    r->mean += a * (v - r->mean);
+    r->n++;
+}
+static inline double raw_scale_floor(const struct raw_scale *r)
+{
+    double f = 0.01 * r->mad;
+    double g = 1e-6 * (fabs(r->mean) + 1.0);
+    return f > g ? f : g;
+}
+
 /* Deterministic xorshift64* generator. */
 static inline uint64_t rng_next(uint64_t *s)
 {

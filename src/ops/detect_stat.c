@@ -160,6 +160,7 @@ struct ewma {
     double alpha;
     long warmup, n;
     double mean, var;
+    struct raw_scale rs;
     double last_v, last_z, last_mean;
 };
 
@@ -176,7 +177,7 @@ static double ewma_feed(aios_ops_detector *d, int64_t ts, double v)
     } else {
         double dev = v - e->mean;
         double sd = sqrt(e->var);
-        double floor = 1e-6 * (fabs(e->mean) + 1.0);
+        double floor = raw_scale_floor(&e->rs);
         if (sd < floor)
             sd = floor;
         e->last_z = dev / sd;
@@ -186,6 +187,7 @@ static double ewma_feed(aios_ops_detector *d, int64_t ts, double v)
         e->mean += incr;
         e->var = (1 - e->alpha) * (e->var + dev * incr);
     }
+    raw_scale_feed(&e->rs, v);
     e->n++;
     return score;
 }
@@ -223,6 +225,7 @@ struct mad {
     struct sorted_window w;
     int min_points;
     struct interval_est iv;
+    struct raw_scale rs;
     double last_v, last_z, last_med, last_sigma;
 };
 
@@ -236,10 +239,13 @@ static double mad_feed(aios_ops_detector *d, int64_t ts, double v)
     if (m->w.n >= m->min_points) {
         m->last_med = sw_median(&m->w);
         m->last_sigma = robust_sigma(&m->w);
+        if (m->last_sigma < raw_scale_floor(&m->rs))
+            m->last_sigma = raw_scale_floor(&m->rs);
         m->last_z = (v - m->last_med) / m->last_sigma;
         score = score_from_z(fabs(m->last_z));
     }
     sw_push(&m->w, v);
+    raw_scale_feed(&m->rs, v);
     return score;
 }
 
@@ -285,6 +291,7 @@ struct levelshift {
     struct aios_ops_detector base;
     struct sorted_window recent, ref;
     struct interval_est iv;
+    struct raw_scale rs;
     double last_new, last_old, last_z;
 };
 
@@ -295,12 +302,16 @@ static double levelshift_feed(aios_ops_detector *d, int64_t ts, double v)
     if (l->recent.n == l->recent.order.cap)
         sw_push(&l->ref, ring_at(&l->recent.order, 0));
     sw_push(&l->recent, v);
+    raw_scale_feed(&l->rs, v);
     l->last_z = 0;
     if (l->ref.n < l->ref.order.cap / 4 + 5)
         return 0;
     l->last_new = sw_median(&l->recent);
     l->last_old = sw_median(&l->ref);
-    l->last_z = (l->last_new - l->last_old) / robust_sigma(&l->ref);
+    double sig = robust_sigma(&l->ref);
+    if (sig < raw_scale_floor(&l->rs))
+        sig = raw_scale_floor(&l->rs);
+    l->last_z = (l->last_new - l->last_old) / sig;
     return score_from_z(fabs(l->last_z));
 }
 
