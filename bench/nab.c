@@ -51,7 +51,8 @@ static int run_one(const struct aios_ops_nab_corpus *c, const char *name, const 
         aios_ops_nab_scores_free(c, scores);
         return 1;
     }
-    printf("%-18s standard=%.1f low_fp=%.1f low_fn=%.1f   (raw %.3f; thresholds %.6g %.6g %.6g; detect "
+    printf("%-18s standard=%.1f low_fp=%.1f low_fn=%.1f   (raw %.3f; thresholds %.6g %.6g %.6g; "
+           "detect "
            "%.1fs)\n",
            name, sc.score[0], sc.score[1], sc.score[2], sc.raw[0], sc.threshold[0], sc.threshold[1],
            sc.threshold[2], t1 - t0);

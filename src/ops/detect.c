@@ -108,7 +108,8 @@ int aios_ops_detector_create(const char *name, const char *const *kv, int nkv,
         size_t klen = (size_t)(eq - kv[i]);
         int k = -1;
         for (int j = 0; j < np; j++)
-            if (strlen(def->params[j].name) == klen && memcmp(def->params[j].name, kv[i], klen) == 0)
+            if (strlen(def->params[j].name) == klen &&
+                memcmp(def->params[j].name, kv[i], klen) == 0)
                 k = j;
         if (k < 0)
             return aios_err_set(err, AIOS_EINVAL, "detector %s has no parameter '%.*s'", name,

@@ -17,18 +17,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const members[] = {"ewma",  "mad",    "seasonal",    "spectral_residual",
+static const char *const members[] = {"ewma",        "mad",    "seasonal",    "spectral_residual",
                                       "level_shift", "forest", "holt_winters"};
 #define NMEMBERS ((int)(sizeof members / sizeof members[0]))
 
 const struct aios_ops_detector_param detect_ensemble_params[] = {
     {"agree", 2, 1, NMEMBERS, "members that must reach a score for the ensemble to give it"},
-    {"suppress", 288, 0, 1e6, "points after an alarm during which repeats are damped"},
+    {"suppress", 200, 0, 1e6, "points after an alarm during which repeats are damped"},
     {"damp", 0.5, 0, 1, "factor applied to repeated alarms' scores while suppressed"},
     {"history", 4000, 50, 100000, "past scores per member that calibrate its rarity"},
     {"min_history", 200, 10, 100000, "member scores seen before the ensemble scores"},
-    {"members", 127, 1, 127, "bit mask of members: 1 ewma, 2 mad, 4 seasonal, 8 spectral, "
-                             "16 level_shift, 32 forest, 64 holt_winters"},
+    {"members", 70, 1, 127,
+     "bit mask of members: 1 ewma, 2 mad, 4 seasonal, 8 spectral, "
+     "16 level_shift, 32 forest, 64 holt_winters"},
     DETECT_VERDICT_PARAMS(0.999, 0.9999),
 };
 

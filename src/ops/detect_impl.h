@@ -9,6 +9,7 @@
 #include "ops/ops.h"
 
 #include <math.h>
+#include <stdio.h>
 
 struct detector_vt {
     /* Scores the point (ts, v) given the past, then learns from it. */
@@ -52,6 +53,13 @@ static inline double score_from_z(double z)
 
 /* "1h", "2.5d", "45min", "30s" for a duration in seconds. */
 const char *fmt_duration(double secs, char *buf, size_t size);
+/* |z| for a reason: "4.2", or "3.1e+09" when huge. */
+static inline const char *fmt_z(double z, char *buf, size_t size)
+{
+    z = fabs(z);
+    snprintf(buf, size, z < 100 ? "%.1f" : "%.3g", z);
+    return buf;
+}
 /* Writes "above"/"below". */
 static inline const char *dir_word(double dev)
 {

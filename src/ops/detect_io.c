@@ -174,8 +174,7 @@ int aios_ops_series_parse_csv(const char *text, size_t len, struct aios_ops_seri
         }
         if (out->n == cap) {
             if (cap >= AIOS_OPS_SERIES_MAX_ROWS) {
-                rc = aios_err_set(err, AIOS_ELIMIT, "more than %d rows",
-                                  AIOS_OPS_SERIES_MAX_ROWS);
+                rc = aios_err_set(err, AIOS_ELIMIT, "more than %d rows", AIOS_OPS_SERIES_MAX_ROWS);
                 goto fail;
             }
             size_t nc = cap ? cap * 2 : 1024;

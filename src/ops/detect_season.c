@@ -56,9 +56,9 @@ struct seasonal {
     double period_s;
     int cycles;
     struct interval_est iv;
-    int nb;               /* buckets, 0 until the interval is known */
-    double *hist;         /* nb x cycles detrended values */
-    int *hn, *hpos;       /* per bucket: count and next slot */
+    int nb;                     /* buckets, 0 until the interval is known */
+    double *hist;               /* nb x cycles detrended values */
+    int *hn, *hpos;             /* per bucket: count and next slot */
     struct sorted_window level; /* one period of raw values */
     struct sorted_window resid;
     struct raw_scale rs;
@@ -131,11 +131,12 @@ static double seasonal_feed(aios_ops_detector *d, int64_t ts, double v)
 
 static void seasonal_reason(const aios_ops_detector *d, char *buf, size_t size)
 {
+    char zb[32];
     const struct seasonal *s = (const struct seasonal *)d;
     char dur[32];
     snprintf(buf, size,
-             "value %.4g is %.1f robust sigma %s the %.4g expected for this time of the %s season",
-             s->last_v, fabs(s->last_z), dir_word(s->last_z), s->last_exp,
+             "value %.4g is %s robust sigma %s the %.4g expected for this time of the %s season",
+             s->last_v, fmt_z(s->last_z, zb, sizeof zb), dir_word(s->last_z), s->last_exp,
              fmt_duration(s->period_s, dur, sizeof dur));
 }
 
@@ -169,9 +170,9 @@ int detect_seasonal_create(const double *p, aios_ops_detector **out, struct aios
 /* ---- Holt-Winters ---- */
 
 const struct aios_ops_detector_param detect_holtwinters_params[] = {
-    {"alpha", 0.1, 0.0001, 1, "level smoothing"},
+    {"alpha", 0.02, 0.0001, 1, "level smoothing"},
     {"beta", 0.005, 0, 1, "trend smoothing"},
-    {"gamma", 0.2, 0, 1, "seasonal smoothing"},
+    {"gamma", 0.3, 0, 1, "seasonal smoothing"},
     {"period_s", 86400, 60, 1e8, "length of the season in seconds"},
     {"window", 576, 10, 100000, "recent forecast errors that give the robust scale"},
     DETECT_VERDICT_PARAMS(0.9, 0.96),
@@ -243,7 +244,7 @@ static double hw_feed(aios_ops_detector *d, int64_t ts, double v)
         if (h->seen[b])
             h->season[b] = h->gamma * (v - nl) + (1 - h->gamma) * h->season[b];
         else
-            h->season[b] = 0.5 * (v - nl);
+            h->season[b] = v - nl;
         h->seen[b] = 1;
     }
     h->n++;
@@ -252,9 +253,10 @@ static double hw_feed(aios_ops_detector *d, int64_t ts, double v)
 
 static void hw_reason(const aios_ops_detector *d, char *buf, size_t size)
 {
+    char zb[32];
     const struct holtwinters *h = (const struct holtwinters *)d;
-    snprintf(buf, size, "value %.4g is %.1f robust sigma %s the Holt-Winters forecast %.4g",
-             h->last_v, fabs(h->last_z), dir_word(h->last_z), h->last_f);
+    snprintf(buf, size, "value %.4g is %s robust sigma %s the Holt-Winters forecast %.4g",
+             h->last_v, fmt_z(h->last_z, zb, sizeof zb), dir_word(h->last_z), h->last_f);
 }
 
 static void hw_fini(aios_ops_detector *d)
@@ -291,7 +293,7 @@ const struct aios_ops_detector_param detect_spectral_params[] = {
     {"extend", 5, 1, 16, "points extrapolated past the newest so it is not at the edge"},
     {"avg", 3, 1, 32, "width of the moving average over the log spectrum"},
     {"local", 21, 3, 1000, "past saliency values the newest is compared with"},
-    DETECT_VERDICT_PARAMS(0.9, 0.96),
+    DETECT_VERDICT_PARAMS(0.94, 0.973),
 };
 
 struct spectral {
@@ -353,12 +355,14 @@ static double spectral_feed(aios_ops_detector *d, int64_t ts, double v)
         s->re[i] = ring_at(&s->x, i) - mean;
         s->im[i] = 0;
     }
-    /* Extrapolate with the mean gradient from the newest to the m before. */
-    double g = 0, xn = s->re[W - 1];
-    for (int i = 1; i <= m; i++)
-        g += (xn - s->re[W - 1 - i]) / i;
-    g /= m;
-    double ext = s->re[W - m] + g * m; /* x[n-m+1] + g m, as in the paper */
+    /* Extrapolate m points from the m + 1 points before the newest (the
+     * newest is left out so that a spike does not extrapolate itself and
+     * hide in its own echo): the second of them plus the summed slopes to
+     * the last of them. */
+    const double *pv = s->re + W - 1 - (m + 1); /* m + 1 values, pv[m] = x[n-1] */
+    double ext = pv[1];
+    for (int i = 0; i < m; i++)
+        ext += (pv[m] - pv[i]) / (double)(m - i);
     for (int i = 0; i < m; i++) {
         s->re[W + i] = ext;
         s->im[W + i] = 0;

@@ -107,11 +107,13 @@ static double wgauss_feed(aios_ops_detector *d, int64_t ts, double v)
 
 static void wgauss_reason(const aios_ops_detector *d, char *buf, size_t size)
 {
+    char zb[32];
     const struct wgauss *g = (const struct wgauss *)d;
     char dur[32];
     double span = g->n > 1 ? (double)(g->tdata[g->n - 1] - g->tdata[0]) : 0;
-    snprintf(buf, size, "value %.4g is %.1f sigma %s the %s mean %.4g", g->last_v,
-             fabs(g->last_z), dir_word(g->last_z), fmt_duration(span, dur, sizeof dur), g->mean);
+    snprintf(buf, size, "value %.4g is %s sigma %s the %s mean %.4g", g->last_v,
+             fmt_z(g->last_z, zb, sizeof zb), dir_word(g->last_z),
+             fmt_duration(span, dur, sizeof dur), g->mean);
 }
 
 static void wgauss_fini(aios_ops_detector *d)
@@ -194,9 +196,10 @@ static double ewma_feed(aios_ops_detector *d, int64_t ts, double v)
 
 static void ewma_reason(const aios_ops_detector *d, char *buf, size_t size)
 {
+    char zb[32];
     const struct ewma *e = (const struct ewma *)d;
-    snprintf(buf, size, "value %.4g is %.1f sigma %s the EWMA mean %.4g (alpha %g)", e->last_v,
-             fabs(e->last_z), dir_word(e->last_z), e->last_mean, e->alpha);
+    snprintf(buf, size, "value %.4g is %s sigma %s the EWMA mean %.4g (alpha %g)", e->last_v,
+             fmt_z(e->last_z, zb, sizeof zb), dir_word(e->last_z), e->last_mean, e->alpha);
 }
 
 static const struct detector_vt ewma_vt = {ewma_feed, ewma_reason, NULL};
@@ -251,10 +254,11 @@ static double mad_feed(aios_ops_detector *d, int64_t ts, double v)
 
 static void mad_reason(const aios_ops_detector *d, char *buf, size_t size)
 {
+    char zb[32];
     const struct mad *m = (const struct mad *)d;
     char dur[32];
-    snprintf(buf, size, "value %.4g is %.1f robust sigma %s the %s median %.4g", m->last_v,
-             fabs(m->last_z), dir_word(m->last_z),
+    snprintf(buf, size, "value %.4g is %s robust sigma %s the %s median %.4g", m->last_v,
+             fmt_z(m->last_z, zb, sizeof zb), dir_word(m->last_z),
              fmt_duration(m->iv.interval * m->w.n, dur, sizeof dur), m->last_med);
 }
 
@@ -279,7 +283,13 @@ int detect_mad_create(const double *p, aios_ops_detector **out, struct aios_err 
     return AIOS_OK;
 }
 
-/* ---- level shift ---- */
+/* ---- level shift ----
+ *
+ * A shift is the median of the last `short` points leaving the envelope
+ * (1st..99th percentile) of the `long` points before them, measured in units
+ * of the local noise (robust sigma of first differences / sqrt 2). Comparing
+ * with the envelope rather than the median keeps a daily wave, which moves
+ * the short median within the envelope, from reading as a shift. */
 
 const struct aios_ops_detector_param detect_levelshift_params[] = {
     {"short", 6, 1, 10000, "points whose median is the new level"},
@@ -289,10 +299,12 @@ const struct aios_ops_detector_param detect_levelshift_params[] = {
 
 struct levelshift {
     struct aios_ops_detector base;
-    struct sorted_window recent, ref;
+    struct sorted_window recent, ref, diffs;
     struct interval_est iv;
     struct raw_scale rs;
-    double last_new, last_old, last_z;
+    double prev;
+    long n;
+    double last_new, last_edge, last_z;
 };
 
 static double levelshift_feed(aios_ops_detector *d, int64_t ts, double v)
@@ -302,26 +314,40 @@ static double levelshift_feed(aios_ops_detector *d, int64_t ts, double v)
     if (l->recent.n == l->recent.order.cap)
         sw_push(&l->ref, ring_at(&l->recent.order, 0));
     sw_push(&l->recent, v);
+    if (l->n > 0)
+        sw_push(&l->diffs, v - l->prev);
+    l->prev = v;
+    l->n++;
     raw_scale_feed(&l->rs, v);
     l->last_z = 0;
     if (l->ref.n < l->ref.order.cap / 4 + 5)
         return 0;
-    l->last_new = sw_median(&l->recent);
-    l->last_old = sw_median(&l->ref);
-    double sig = robust_sigma(&l->ref);
+    int n = l->ref.n;
+    double lo = l->ref.sorted[(int)(0.01 * n)];
+    double hi = l->ref.sorted[(int)ceil(0.99 * n) - 1];
+    double sig = 1.4826 * sw_mad(&l->diffs) / sqrt(2.0);
     if (sig < raw_scale_floor(&l->rs))
         sig = raw_scale_floor(&l->rs);
-    l->last_z = (l->last_new - l->last_old) / sig;
+    l->last_new = sw_median(&l->recent);
+    if (l->last_new > hi) {
+        l->last_edge = hi;
+        l->last_z = (l->last_new - hi) / sig;
+    } else if (l->last_new < lo) {
+        l->last_edge = lo;
+        l->last_z = (l->last_new - lo) / sig;
+    }
     return score_from_z(fabs(l->last_z));
 }
 
 static void levelshift_reason(const aios_ops_detector *d, char *buf, size_t size)
 {
     const struct levelshift *l = (const struct levelshift *)d;
-    char dur[32];
-    snprintf(buf, size, "median %.4g of the last %d points is %.1f robust sigma %s the median %.4g "
-             "of the %s before",
-             l->last_new, l->recent.n, fabs(l->last_z), dir_word(l->last_z), l->last_old,
+    char zb[32], dur[32];
+    snprintf(buf, size,
+             "median %.4g of the last %d points is %s noise sigma %s the %s %.4g of the %s "
+             "before",
+             l->last_new, l->recent.n, fmt_z(l->last_z, zb, sizeof zb), dir_word(l->last_z),
+             l->last_z >= 0 ? "99th percentile" : "1st percentile", l->last_edge,
              fmt_duration(l->iv.interval * l->ref.n, dur, sizeof dur));
 }
 
@@ -330,6 +356,7 @@ static void levelshift_fini(aios_ops_detector *d)
     struct levelshift *l = (struct levelshift *)d;
     sw_free(&l->recent);
     sw_free(&l->ref);
+    sw_free(&l->diffs);
 }
 
 static const struct detector_vt levelshift_vt = {levelshift_feed, levelshift_reason,
@@ -340,7 +367,8 @@ int detect_levelshift_create(const double *p, aios_ops_detector **out, struct ai
     struct levelshift *l = detector_alloc(sizeof *l, "level_shift", &levelshift_vt, p);
     if (!l)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
-    if (sw_init(&l->recent, (int)p[0]) != AIOS_OK || sw_init(&l->ref, (int)p[1]) != AIOS_OK) {
+    if (sw_init(&l->recent, (int)p[0]) != AIOS_OK || sw_init(&l->ref, (int)p[1]) != AIOS_OK ||
+        sw_init(&l->diffs, (int)p[1]) != AIOS_OK) {
         aios_ops_detector_destroy(&l->base);
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     }

@@ -53,8 +53,8 @@ long aios_ops_nab_sweep_file(const int64_t *ts, const double *scores, size_t n,
     double prob = floor(probation_pct * (double)n);
     if (prob > probation_pct * 5000)
         prob = probation_pct * 5000;
-    int next = 0;      /* next window to enter */
-    int cur = -1;      /* window we are in */
+    int next = 0; /* next window to enter */
+    int cur = -1; /* window we are in */
     long cur_right = -1, prev_right = -1;
     double cur_width = 0, prev_width = 0;
     long m = 0;
@@ -236,11 +236,13 @@ int aios_ops_nab_corpus_load(const char *dir, struct aios_ops_nab_corpus *c, str
                 json_t *s = json_is_array(pair) && json_array_size(pair) == 2
                                 ? json_array_get(pair, (size_t)k)
                                 : NULL;
-                if (!json_is_string(s) || aios_ops_time_parse(json_string_value(s),
-                                                               json_string_length(s),
-                                                               &f->win[w][k]) != AIOS_OK) {
-                    rc = aios_err_set(err, AIOS_EFORMAT, "%s: %s: window %zu: expected two "
-                                      "timestamps", path, key, w);
+                if (!json_is_string(s) ||
+                    aios_ops_time_parse(json_string_value(s), json_string_length(s),
+                                        &f->win[w][k]) != AIOS_OK) {
+                    rc = aios_err_set(err, AIOS_EFORMAT,
+                                      "%s: %s: window %zu: expected two "
+                                      "timestamps",
+                                      path, key, w);
                     goto fail;
                 }
             }
@@ -255,8 +257,10 @@ int aios_ops_nab_corpus_load(const char *dir, struct aios_ops_nab_corpus *c, str
         for (int w = 0; w < f->nwin; w++)
             for (int k = 0; k < 2; k++)
                 if (first_index(f->series.ts, f->series.n, f->win[w][k]) < 0) {
-                    rc = aios_err_set(err, AIOS_EFORMAT, "%s: window %d of %s is not on a "
-                                      "timestamp of the file", path, w, key);
+                    rc = aios_err_set(err, AIOS_EFORMAT,
+                                      "%s: window %d of %s is not on a "
+                                      "timestamp of the file",
+                                      path, w, key);
                     goto fail;
                 }
     }
@@ -358,8 +362,8 @@ void aios_ops_nab_scores_free(const struct aios_ops_nab_corpus *c, double **scor
     aios_free(scores);
 }
 
-int aios_ops_nab_run(const struct aios_ops_nab_corpus *c, const char *name,
-                     const char *const *kv, int nkv, double ***scores, struct aios_err *err)
+int aios_ops_nab_run(const struct aios_ops_nab_corpus *c, const char *name, const char *const *kv,
+                     int nkv, double ***scores, struct aios_err *err)
 {
     double **s = aios_calloc((size_t)(c->nfiles ? c->nfiles : 1), sizeof(double *));
     if (!s)

@@ -101,7 +101,7 @@ const char *aios_ops_time_fmt(int64_t ts, char *buf, size_t size);
 /* ---- NAB scoring ---- */
 
 struct aios_ops_nab_profile {
-    const char *name; /* "standard", "reward_low_FP_rate", "reward_low_FN_rate" */
+    const char *name;       /* "standard", "reward_low_FP_rate", "reward_low_FN_rate" */
     const char *short_name; /* "standard", "low_fp", "low_fn" */
     double tp_weight, fp_weight, fn_weight;
 };
@@ -152,8 +152,7 @@ struct aios_ops_nab_corpus {
     int nwindows; /* all windows of the label file: the perfect detector's TPs */
 };
 /* Loads DIR/labels/combined_windows.json and every DIR/data/<file> it names. */
-int aios_ops_nab_corpus_load(const char *dir, struct aios_ops_nab_corpus *c,
-                             struct aios_err *err);
+int aios_ops_nab_corpus_load(const char *dir, struct aios_ops_nab_corpus *c, struct aios_err *err);
 void aios_ops_nab_corpus_free(struct aios_ops_nab_corpus *c);
 
 struct aios_ops_nab_score {
@@ -167,8 +166,8 @@ int aios_ops_nab_score_corpus(const struct aios_ops_nab_corpus *c, double *const
                               struct aios_ops_nab_score *out, struct aios_err *err);
 /* Runs detector `name` (with "key=value" parameters) over every corpus file,
  * fresh per file; scores[f] are new arrays (aios_free each, then scores). */
-int aios_ops_nab_run(const struct aios_ops_nab_corpus *c, const char *name,
-                     const char *const *kv, int nkv, double ***scores, struct aios_err *err);
+int aios_ops_nab_run(const struct aios_ops_nab_corpus *c, const char *name, const char *const *kv,
+                     int nkv, double ***scores, struct aios_err *err);
 void aios_ops_nab_scores_free(const struct aios_ops_nab_corpus *c, double **scores);
 
 /* ==== end of metric detectors ============================================ */
