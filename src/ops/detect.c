@@ -40,6 +40,10 @@ const struct aios_ops_detector_def aios_ops_detector_defs[] = {
      "streaming random-cut forest: isolation depth of the latest shingle among a sliding "
      "window of shingles, trees rebuilt as the window moves",
      detect_forest_params, detect_forest_create},
+    {"context",
+     "context novelty: quantised recent values as a pattern; scores patterns never or rarely "
+     "seen before in the series (after Numenta's CAD OSE)",
+     detect_context_params, detect_context_create},
     {"ensemble",
      "ensemble of ewma, mad, seasonal, spectral_residual, level_shift and forest: needs agree "
      "members to concur, rescales by the long-run score distribution, suppresses repeats",

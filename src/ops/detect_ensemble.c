@@ -17,20 +17,25 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const members[] = {"ewma",        "mad",    "seasonal",    "spectral_residual",
-                                      "level_shift", "forest", "holt_winters"};
+static const char *const members[] = {"ewma",        "mad",    "seasonal",     "spectral_residual",
+                                      "level_shift", "forest", "holt_winters", "context"};
 #define NMEMBERS ((int)(sizeof members / sizeof members[0]))
 
 const struct aios_ops_detector_param detect_ensemble_params[] = {
-    {"agree", 2, 1, NMEMBERS, "members that must reach a score for the ensemble to give it"},
+    {"agree", 3, 1, NMEMBERS, "members that must reach a score for the ensemble to give it"},
     {"suppress", 200, 0, 1e6, "points after an alarm during which repeats are damped"},
     {"damp", 0.5, 0, 1, "factor applied to repeated alarms' scores while suppressed"},
     {"history", 4000, 50, 100000, "past scores per member that calibrate its rarity"},
     {"min_history", 200, 10, 100000, "member scores seen before the ensemble scores"},
-    {"members", 70, 1, 127,
+    {"members", 110, 1, 255,
      "bit mask of members: 1 ewma, 2 mad, 4 seasonal, 8 spectral, "
-     "16 level_shift, 32 forest, 64 holt_winters"},
-    DETECT_VERDICT_PARAMS(0.999, 0.9999),
+     "16 level_shift, 32 forest, 64 holt_winters, 128 context"},
+    {"combine", 1, 0, 1,
+     "0: the agree-th smallest rarity; 1: geometric mean of the agree smallest"},
+    {"avg", 12, 0, 1000, "also judge the mean of the last avg member scores (0: off)"},
+    {"fatigue", 0, 0, 1e6,
+     "each alarm so far multiplies the rarity needed by 1 + 1/fatigue (0: off)"},
+    DETECT_VERDICT_PARAMS(0.998, 0.9999),
 };
 
 struct ensemble {
@@ -39,7 +44,12 @@ struct ensemble {
     struct sorted_window hist[NMEMBERS];
     double ms[NMEMBERS], rare[NMEMBERS];
     int use[NMEMBERS], nuse, min_history;
-    int agree;
+    int agree, combine, avg;
+    double fatigue;
+    long alarms;
+    struct ring recent[NMEMBERS];
+    struct sorted_window hist_avg[NMEMBERS];
+    double sum[NMEMBERS];
     long suppress, quiet; /* points left in the suppression period */
     double damp, alarm;
     int nagree_last;
@@ -89,17 +99,45 @@ static double ensemble_feed(aios_ops_detector *d, int64_t ts, double v)
         if (e->hist[i].n < e->min_history)
             ready = 0;
         sw_push(&e->hist[i], x);
+        if (e->avg > 1) {
+            /* sustained moderate evidence: rarity of the recent mean score */
+            double old = 0;
+            if (ring_push(&e->recent[i], x, &old))
+                e->sum[i] -= old;
+            e->sum[i] += x;
+            double mean = e->sum[i] / e->recent[i].n;
+            double ra = rarity(&e->hist_avg[i], mean);
+            sw_push(&e->hist_avg[i], mean);
+            if (e->recent[i].n == e->avg && ra * 2 < e->rare[i])
+                e->rare[i] = ra * 2; /* two looks at the data: Bonferroni */
+        }
         s[k++] = 1.0 - e->rare[i];
     }
     qsort(s, (size_t)k, sizeof s[0], cmp_desc);
     int a = e->agree < k ? e->agree : k;
     double score = ready ? s[a - 1] : 0.0;
-    if (e->quiet > 0) {
+    if (ready && e->combine == 1) {
+        /* geometric mean of the `agree` smallest rarities */
+        double lr = 0;
+        for (int i = 0; i < a; i++)
+            lr += log(1.0 - s[i] > 1e-300 ? 1.0 - s[i] : 1e-300);
+        score = 1.0 - exp(lr / a);
+    }
+    if (ready && e->fatigue > 0) {
+        /* Alarm fatigue: every alarm raised so far in this series makes the
+         * next one need a rarer point, so a noisy series settles down. */
+        double r = (1.0 - score) * (1.0 + e->alarms / e->fatigue);
+        score = r < 1.0 ? 1.0 - r : 0.0;
+    }
+    int quiet = e->quiet > 0;
+    if (quiet) {
         e->quiet--;
         if (score <= e->alarm)
             score *= e->damp;
     }
     if (score >= d->warn) {
+        if (!quiet)
+            e->alarms++;
         e->quiet = e->suppress;
         e->alarm = score;
     }
@@ -129,6 +167,8 @@ static void ensemble_fini(aios_ops_detector *d)
     for (int i = 0; i < NMEMBERS; i++) {
         aios_ops_detector_destroy(e->m[i]);
         sw_free(&e->hist[i]);
+        sw_free(&e->hist_avg[i]);
+        ring_free(&e->recent[i]);
     }
 }
 
@@ -140,6 +180,9 @@ int detect_ensemble_create(const double *p, aios_ops_detector **out, struct aios
     if (!e)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     e->agree = (int)p[0];
+    e->combine = (int)p[6];
+    e->avg = (int)p[7];
+    e->fatigue = p[8];
     e->suppress = (long)p[1];
     e->damp = p[2];
     e->min_history = (int)p[4];
@@ -150,7 +193,9 @@ int detect_ensemble_create(const double *p, aios_ops_detector **out, struct aios
             continue;
         e->nuse++;
         int rc = aios_ops_detector_create(members[i], NULL, 0, &e->m[i], err);
-        if (rc == AIOS_OK && sw_init(&e->hist[i], (int)p[3]) != AIOS_OK)
+        if (rc == AIOS_OK && (sw_init(&e->hist[i], (int)p[3]) != AIOS_OK ||
+                              sw_init(&e->hist_avg[i], (int)p[3]) != AIOS_OK ||
+                              ring_init(&e->recent[i], e->avg > 1 ? e->avg : 1) != AIOS_OK))
             rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
         if (rc) {
             aios_ops_detector_destroy(&e->base);

@@ -154,6 +154,7 @@ int detect_seasonal_create(const double *p, aios_ops_detector **out, struct aios
 int detect_holtwinters_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 int detect_spectral_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 int detect_forest_create(const double *p, aios_ops_detector **out, struct aios_err *err);
+int detect_context_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 int detect_ensemble_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 
 extern const struct aios_ops_detector_param detect_wgauss_params[];
@@ -164,6 +165,7 @@ extern const struct aios_ops_detector_param detect_seasonal_params[];
 extern const struct aios_ops_detector_param detect_holtwinters_params[];
 extern const struct aios_ops_detector_param detect_spectral_params[];
 extern const struct aios_ops_detector_param detect_forest_params[];
+extern const struct aios_ops_detector_param detect_context_params[];
 extern const struct aios_ops_detector_param detect_ensemble_params[];
 
 #endif

@@ -47,7 +47,7 @@ static double residual_sigma(const struct sorted_window *w)
 const struct aios_ops_detector_param detect_seasonal_params[] = {
     {"period_s", 86400, 60, 1e8, "length of the season in seconds"},
     {"cycles", 5, 1, 64, "past seasons whose median gives the seasonal component"},
-    {"window", 576, 10, 100000, "recent residuals that give the robust scale"},
+    {"window", 1152, 10, 100000, "recent residuals that give the robust scale"},
     DETECT_VERDICT_PARAMS(0.9, 0.96),
 };
 

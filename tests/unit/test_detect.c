@@ -113,6 +113,7 @@ static const struct {
     {"holt_winters", {0, 2, 30, -1}},
     {"level_shift", {-1, 3, -1, -1}},
     {"forest", {0, -1, -1, -1}},
+    {"context", {0, 0, -1, -1}},
     {"ensemble", {0, 3, 40, -1}},
 };
 
