@@ -215,3 +215,30 @@ out:
         aios_registry_file_free(out);
     return rc;
 }
+
+int aios_registry_verify(const struct aios_store_model_version *v, const char *ref,
+                         aios_registry_progress_fn progress, void *ud, struct aios_err *err)
+{
+    struct stat sb;
+    if (stat(v->path, &sb) != 0)
+        return aios_err_set(err, errno == ENOENT ? AIOS_ENOTFOUND : AIOS_EIO,
+                            "%s: the file of %s: %s", v->path, ref, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return aios_err_set(err, AIOS_ESTATE, "%s: the file of %s is no longer a regular file",
+                            v->path, ref);
+    if ((int64_t)sb.st_size != v->size_bytes)
+        return aios_err_set(err, AIOS_ESTATE,
+                            "%s no longer matches %s in the registry: %lld bytes, registered "
+                            "%lld (the file changed after it was registered)",
+                            v->path, ref, (long long)sb.st_size, (long long)v->size_bytes);
+    char hex[65];
+    int rc = hash_file(v->path, (uint64_t)sb.st_size, progress, ud, hex, err);
+    if (rc)
+        return rc;
+    if (!v->sha256 || strcmp(hex, v->sha256) != 0)
+        return aios_err_set(err, AIOS_ESTATE,
+                            "%s no longer matches %s in the registry: sha256 %.16s..., registered "
+                            "%.16s... (the file changed after it was registered)",
+                            v->path, ref, hex, v->sha256 ? v->sha256 : "");
+    return AIOS_OK;
+}
