@@ -31,7 +31,6 @@ struct be_model {
     pthread_mutex_t emb_lock;
     const aios_llm_vocab *vocab;
     char *tpl;
-    char bos[64], eos[64];
     int64_t created;
     int n_ctx;
 };
@@ -282,9 +281,9 @@ static int gen_cb(void *ud, const struct aios_gen_event *ev)
         choice_end(c, ev);
         return 0;
     }
-    if (ev->kind != AIOS_GEN_TOKEN)
+    if (ev->kind != AIOS_GEN_TOKEN && ev->kind != AIOS_GEN_PROMPT_TOKEN)
         return 0;
-    if (j->hold_text)
+    if (j->hold_text && ev->kind == AIOS_GEN_TOKEN)
         return aios_buf_append(&c->held, ev->text, ev->len) ? 1 : 0;
     struct aios_server_top_logprob top[AIOS_ENGINE_MAX_TOP_LOGPROBS];
     struct aios_buf pieces[AIOS_ENGINE_MAX_TOP_LOGPROBS];
@@ -342,28 +341,13 @@ static int build_prompt(struct be_model *bm, const struct aios_server_gen_reques
         const char *p = req->prompt ? req->prompt : "";
         return aios_llm_tokenize(bm->vocab, p, strlen(p), AIOS_LLM_TOK_ADD_SPECIAL, toks, err);
     }
-    json_t *msgs = messages_json(req), *cctx = NULL;
+    json_t *msgs = messages_json(req);
     json_t *tools = req->tools;
     if (tools && req->tool_choice && json_is_string(req->tool_choice) &&
         strcmp(json_string_value(req->tool_choice), "none") == 0)
         tools = NULL;
-    int rc = aios_chat_context_build(msgs, tools, true, bm->bos, bm->eos, &cctx, err);
+    int rc = aios_chat_tokens(bm->tpl, bm->vocab, msgs, tools, toks, err);
     json_decref(msgs);
-    if (rc)
-        return rc;
-    char *text = NULL;
-    size_t len = 0;
-    rc = aios_chat_template_render(bm->tpl, strlen(bm->tpl), cctx, (int64_t)time(NULL), &text, &len,
-                                   err);
-    json_decref(cctx);
-    if (rc)
-        return rc;
-    /* The template usually writes the BOS text itself; add it only if not. */
-    unsigned flags = AIOS_LLM_TOK_PARSE_SPECIAL;
-    if (!bm->bos[0] || strncmp(text, bm->bos, strlen(bm->bos)) != 0)
-        flags |= AIOS_LLM_TOK_ADD_SPECIAL;
-    rc = aios_llm_tokenize(bm->vocab, text, len, flags, toks, err);
-    aios_free(text);
     return rc;
 }
 
@@ -414,8 +398,20 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         aios_buf_init(&c->held, 1 << 20);
     }
     *out = j;
+    bool echo_lp = req->kind == AIOS_SERVER_REQ_COMPLETION && req->echo && req->logprobs;
+    for (int i = 0; echo_lp && i < req->n; i++) {
+        /* The first prompt token has no log-probability (nothing precedes it). */
+        struct aios_buf piece;
+        aios_buf_init(&piece, 4096);
+        aios_llm_token_piece(bm->vocab, toks.ids[0], false, &piece, NULL);
+        struct aios_server_token t = {.index = i, .text = piece.data ? piece.data : "",
+                                      .len = piece.len, .id = toks.ids[0], .logprob = NAN};
+        sink->on_token(sink->ud, &t);
+        aios_buf_free(&piece);
+    }
     for (int i = 0; i < req->n; i++) {
         struct aios_gen_request gr = {
+            .prompt_logprobs = echo_lp,
             .prompt = toks.ids,
             .n_prompt = (int)toks.n,
             .max_tokens = req->max_tokens > 0 ? (int)req->max_tokens : 0,
@@ -507,28 +503,6 @@ static void stats(void *ctx, struct aios_server_stats *out)
 
 /* ---- loading ---- */
 
-static const char *fallback_template(const aios_model *m, const aios_llm_vocab *v)
-{
-    const struct aios_hparams *hp = aios_model_hparams(m);
-    bool bpe = aios_llm_vocab_type(v) == AIOS_LLM_VOCAB_BPE;
-    switch (hp->arch) {
-    case AIOS_ARCH_QWEN2:
-        return "chatml";
-    case AIOS_ARCH_CHATGLM:
-        return bpe ? "chatglm4" : "chatglm3";
-    case AIOS_ARCH_BAICHUAN:
-        return "baichuan2";
-    default:
-        return bpe ? "llama3" : "llama2";
-    }
-}
-
-static void token_text(const aios_llm_vocab *v, int32_t id, char *out, size_t size)
-{
-    const char *t = id >= 0 ? aios_llm_vocab_token_text(v, id) : NULL;
-    aios_strlcpy(out, t ? t : "", size);
-}
-
 static int load_one(struct be_model *bm, const struct aios_server_model_spec *spec,
                     const struct aios_server_opts *o, struct aios_err *err)
 {
@@ -553,29 +527,20 @@ static int load_one(struct be_model *bm, const struct aios_server_model_spec *sp
         bm->n_ctx = aios_ctx_n_ctx(bm->emb_ctx);
         return AIOS_OK;
     }
-    char *tpl = NULL;
-    if (aios_gguf_get_str(aios_model_gguf(probe), "tokenizer.chat_template", &tpl, NULL) != AIOS_OK)
-        tpl = NULL;
     aios_model_free(probe);
     struct aios_engine_params ep = {.model_path = spec->path, .n_ctx = (int)o->n_ctx,
                                     .n_parallel = o->parallel > 0 ? o->parallel : 4};
-    if ((rc = aios_engine_create(&ep, &bm->eng, err))) {
-        aios_free(tpl);
+    if ((rc = aios_engine_create(&ep, &bm->eng, err)))
         return rc;
-    }
     bm->vocab = aios_engine_vocab(bm->eng);
     bm->n_ctx = aios_engine_n_ctx(bm->eng);
-    if (!tpl) {
-        const char *name = fallback_template(aios_engine_model(bm->eng), bm->vocab);
-        tpl = aios_strdup(aios_chat_template_builtin(name));
-        AIOS_INFO("server", "model %s has no chat template; using the built-in '%s'", bm->name, name);
-    }
-    bm->tpl = tpl;
-    if (!tpl)
-        return aios_err_set(err, AIOS_ENOMEM, "out of memory");
-    const struct aios_llm_vocab_special *sp = aios_llm_vocab_special(bm->vocab);
-    token_text(bm->vocab, sp->bos, bm->bos, sizeof bm->bos);
-    token_text(bm->vocab, sp->eos, bm->eos, sizeof bm->eos);
+    const char *builtin = NULL;
+    if ((rc = aios_chat_template_for_model(aios_engine_model(bm->eng), bm->vocab, &bm->tpl, &builtin,
+                                           err)))
+        return rc;
+    if (builtin)
+        AIOS_INFO("server", "model %s has no chat template; using the built-in '%s'", bm->name,
+                  builtin);
     return AIOS_OK;
 }
 

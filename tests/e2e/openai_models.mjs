@@ -47,6 +47,16 @@ check(two.choices.length === 2 && two.choices.every((c) => c.logprobs?.tokens?.l
 const lp = two.choices[0].logprobs;
 check(lp.token_logprobs.every((v) => v <= 0) && lp.top_logprobs[0] && Object.keys(lp.top_logprobs[0]).length >= 1, `logprobs: ${JSON.stringify(lp)}`);
 
+// echo with logprobs (lm-evaluation-harness's loglikelihood request): every
+// prompt token comes back with its log-probability, the first as null.
+const ev = await client.completions.create({ model: 'llama', prompt: 'Disk usage on /var', max_tokens: 1, echo: true, logprobs: 1, temperature: 0 });
+const el = ev.choices[0].logprobs;
+check(el.token_logprobs[0] === null && el.token_logprobs.slice(1).every((v) => typeof v === 'number' && v <= 0), `echo logprobs: ${JSON.stringify(el.token_logprobs)}`);
+check(el.tokens.length === el.token_logprobs.length && el.tokens.length === el.text_offset.length && el.tokens.length >= 4, `echo shapes: ${JSON.stringify(el)}`);
+// Greedy: the generated token is the most likely one, so its logprob equals the top entry's.
+const lastTop = Object.values(el.top_logprobs[el.top_logprobs.length - 1]);
+check(Math.abs(lastTop[0] - el.token_logprobs[el.token_logprobs.length - 1]) < 1e-5, `greedy token is top-1: ${JSON.stringify(lastTop)}`);
+
 // Tools: a random model does not produce a tool call; its text comes back as content, not an error.
 const t = await client.chat.completions.create({
   model: 'qwen', messages: [{ role: 'user', content: 'check disk' }], max_tokens: 6,
