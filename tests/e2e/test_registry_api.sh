@@ -225,6 +225,25 @@ expect_rc 0 "store check after kill -9" -- "$AIOS" store check --data-dir "$DATA
 what="register after the kill"; api POST /api/v1/models "{\"name\":\"crashy\",\"path\":\"$M/qwen2-Q8_0.gguf\"}"
 want 201 .model_version.version 1
 
+# Six registrations into one new model at once: all succeed, and the
+# version numbers are 1..6, each given once.
+i=0
+cpids=()
+for f in llama-Q6_K llama-Q4_K_M qwen2-Q8_0 qwen2-F16 chatglm-Q8_0 baichuan7b-Q8_0; do
+    i=$((i + 1))
+    curl -s -o "$TMP/par.$i" -w '%{http_code}\n' -X POST "${KEY[@]}" \
+        -d "{\"name\":\"par\",\"path\":\"$M/$f.gguf\"}" "$U/api/v1/models" >"$TMP/par.code.$i" &
+    cpids+=($!)
+done
+for p in "${cpids[@]}"; do wait "$p"; done
+CHECKS=$((CHECKS + 1))
+[ "$(cat "$TMP"/par.code.* | sort -u)" = 201 ] || fail "parallel registrations: $(cat "$TMP"/par.code.*)"
+CHECKS=$((CHECKS + 1))
+got=$(cat "$TMP"/par.[0-9] | jq -r .model_version.version | sort -n | tr '\n' ,)
+[ "$got" = "1,2,3,4,5,6," ] || fail "parallel versions: $got"
+what="parallel model"; api GET /api/v1/models/par/versions; want 200 '.model_versions | length' 6
+what="delete par"; api DELETE /api/v1/models/par; want 200
+
 # ---- delete ------------------------------------------------------------------
 what="alias on v1"; api POST /api/v1/models/llama/aliases '{"alias":"old","version":"1"}'; want 200
 what="delete alias"; api DELETE /api/v1/models/llama/aliases/canary; want 200 'length' 0
