@@ -29,7 +29,7 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 [ -n "$url" ] || { echo "server did not start"; cat "$tmp/out" "$tmp/err"; exit 1; }
-grep -q "no model loaded; start with `--model NAME=" "$tmp/out" || fail "no hint on how to add a model"
+grep -q 'no model loaded; start with' "$tmp/out" || fail "no hint on how to add a model"
 
 K1=(-H "Authorization: Bearer flag-key-1")
 K2=(-H "Authorization: Bearer stored-key-2")

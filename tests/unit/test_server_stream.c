@@ -581,12 +581,14 @@ static void test_disconnect_while_silent(void)
          "\"max_tokens\":2,\"stream\":true}",
          &r);
     uint64_t hung_up = aios_time_ns();
-    for (int i = 0; i < 400 && atomic_load(&jobs_cancelled) == before; i++)
+    for (int i = 0; i < 800 && atomic_load(&jobs_cancelled) == before; i++)
         usleep(5000);
     CHECK_EQ_INT(atomic_load(&jobs_cancelled), before + 1);
-    /* Same bound as above; the first token would come only after 5 s. */
+    /* The server polls every 50 ms; the bound leaves room for a loaded CI
+     * machine and still proves the hang-up (not the first token, due only
+     * after 5 s) ended the job. */
     double lag = (double)(atomic_load(&last_cancel_ns) - hung_up) * 1e-9;
-    CHECK_MSG(lag < 1.0, "cancel %.3f s after the hang-up", lag);
+    CHECK_MSG(lag < 2.5, "cancel %.3f s after the hang-up", lag);
     aios_buf_free(&r.body);
 
     /* The same for a non-streamed request (the handler waits, not a reader). */
@@ -594,11 +596,11 @@ static void test_disconnect_while_silent(void)
     http("POST", "/v1/completions", "{\"model\":\"fake\",\"prompt\":\"silent\",\"max_tokens\":2}",
          &r);
     hung_up = aios_time_ns();
-    for (int i = 0; i < 400 && atomic_load(&jobs_cancelled) == before; i++)
+    for (int i = 0; i < 800 && atomic_load(&jobs_cancelled) == before; i++)
         usleep(5000);
     CHECK_EQ_INT(atomic_load(&jobs_cancelled), before + 1);
     lag = (double)(atomic_load(&last_cancel_ns) - hung_up) * 1e-9;
-    CHECK_MSG(lag < 1.0, "cancel %.3f s after the hang-up", lag);
+    CHECK_MSG(lag < 2.5, "cancel %.3f s after the hang-up", lag);
     aios_buf_free(&r.body);
     wait_jobs();
 }
