@@ -187,12 +187,15 @@ static int read_hparams(aios_model *m, struct aios_err *err)
     if (hp->n_rot <= 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
         return aios_err_set(err, AIOS_EFORMAT, "rope.dimension_count %d does not fit head size %d",
                             hp->n_rot, hp->head_dim);
-    /* Linear RoPE scaling; other scaling types are refused rather than run wrong. */
+    /* RoPE scaling. linear: positions compressed by the factor. llama3: the
+     * rope_freqs tensor carries it (bound above). yarn: not implemented; the
+     * model runs unscaled, exact within its original context, to which the
+     * context is capped. Anything else is refused rather than run wrong. */
     char key[96], *stype = NULL;
     snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch_name);
     if (aios_gguf_get_str(m->g, key, &stype, NULL) == AIOS_OK) {
-        bool ok = strcmp(stype, "none") == 0 || strcmp(stype, "linear") == 0;
-        bool linear = strcmp(stype, "linear") == 0;
+        bool linear = strcmp(stype, "linear") == 0, yarn = strcmp(stype, "yarn") == 0;
+        bool ok = linear || yarn || strcmp(stype, "none") == 0 || strcmp(stype, "llama3") == 0;
         if (!ok) {
             rc = aios_err_set(err, AIOS_EUNSUPPORTED, "rope scaling type '%s' is not supported",
                               stype);
@@ -205,6 +208,13 @@ static int read_hparams(aios_model *m, struct aios_err *err)
             return rc;
         if (linear && factor > 0)
             hp->rope_freq_scale = 1.0f / factor;
+        int orig = 0;
+        if (yarn && (rc = get_u32(m, "rope.scaling.original_context_length", false, &orig, err)))
+            return rc;
+        if (yarn && orig > 0 && orig < hp->n_ctx_train) {
+            AIOS_WARN("llm", "YaRN RoPE scaling is not implemented; context capped at %d", orig);
+            hp->n_ctx_train = orig;
+        }
     }
     if (hp->arch == AIOS_ARCH_QWEN2)
         hp->rope_mode = AIOS_ROPE_NEOX;
