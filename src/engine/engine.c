@@ -17,6 +17,7 @@
 #define MAX_STOPS 16
 #define MAX_STOP_LEN 256
 #define PENDING_MAX (64 * 1024) /* undecided text held back at most */
+#define STEP_TARGET_S 0.4       /* longest step while streams are generating */
 
 struct req {
     struct req *next;
@@ -52,6 +53,7 @@ struct aios_engine {
     int *out_slot; /* output index -> slot */
     int *out_tok;  /* output index -> index into the slot's toks */
     float *logit_scratch;
+    double tok_per_s; /* measured speed of batches with prompt chunks */
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -396,10 +398,16 @@ static void step(aios_engine *e)
         e->out_slot[n_out] = i;
         e->out_tok[n_out++] = ti;
     }
-    /* Prompt chunks. While others are generating, a chunk is capped so one
-     * step stays short (streams keep flowing). */
+    /* Prompt chunks. While others are generating, the prompt tokens of one
+     * step are capped so that the step takes about STEP_TARGET_S at the
+     * speed measured so far: generating streams never wait long for a prompt
+     * to be read (prompts are read a chunk per step instead). */
     int budget = e->n_batch - nb;
-    int cap = n_gen_slots ? (e->n_batch / 4 > 32 ? e->n_batch / 4 : 32) : e->n_batch;
+    int cap = e->n_batch;
+    if (n_gen_slots) {
+        double want = e->tok_per_s > 0 ? e->tok_per_s * STEP_TARGET_S - nb : e->n_batch / 4;
+        cap = want < 16 ? 16 : want > e->n_batch ? e->n_batch : (int)want;
+    }
     for (int i = 0; i < e->n_slots && budget > 0; i++) {
         struct slot *s = &e->slots[i];
         if (s->state != SLOT_PROMPT)
@@ -425,7 +433,12 @@ static void step(aios_engine *e)
     if (nb == 0)
         return;
     struct aios_err err;
+    double t0 = aios_time_s();
     int rc = aios_ctx_decode(e->ctx, e->batch, nb, &err);
+    double dt = aios_time_s() - t0;
+    /* Tokens per second of batches with prompt work, smoothed. */
+    if (rc == AIOS_OK && nb >= 8 && dt > 0)
+        e->tok_per_s = e->tok_per_s > 0 ? 0.7 * e->tok_per_s + 0.3 * (nb / dt) : nb / dt;
     e->stats.steps++;
     if (rc) {
         for (int i = 0; i < e->n_slots; i++)
