@@ -273,6 +273,64 @@ static bool num_accepting(uint8_t st)
     return st == N_ZERO || st == N_INT || st == N_FRAC || st == N_EXP;
 }
 
+/* Integer bounds. An integer-only number frame keeps its magnitude in
+ * lo/hi (low/high 32 bits, saturated just past 2^63), its digit count in
+ * pos and its sign in u8lo. */
+#define MAG_BIG (((uint64_t)1 << 63) + 1)
+
+static bool has_bounds(const struct jg_node *n)
+{
+    return n->has_imin || n->has_imax;
+}
+
+static uint64_t mag_get(const struct frame *f)
+{
+    return (uint64_t)f->hi << 32 | f->lo;
+}
+
+static void mag_set(struct frame *f, uint64_t m)
+{
+    f->lo = (uint32_t)m;
+    f->hi = (uint32_t)(m >> 32);
+}
+
+static bool in_bounds(const struct jg_node *n, __int128 v)
+{
+    return (!n->has_imin || v >= n->imin) && (!n->has_imax || v <= n->imax);
+}
+
+/* Whether the integer typed so far (sign, magnitude m, nd digits) can still
+ * end inside the bounds, as it is or with more digits. */
+static bool int_reachable(const struct jg_node *n, bool neg, uint64_t m, uint32_t nd)
+{
+    if (nd > 0 && in_bounds(n, neg ? -(__int128)m : (__int128)m))
+        return true;
+    if (nd > 0 && m == 0)
+        return false; /* "0" and "-0" take no more digits */
+    __int128 a = m, span = 1;
+    for (int k = 1; k <= 20; k++) {
+        a *= 10;
+        span *= 10;
+        __int128 lo = neg ? -(a + span - 1) : a, hi = neg ? -a : a + span - 1;
+        if ((!n->has_imin || hi >= n->imin) && (!n->has_imax || lo <= n->imax))
+            return true;
+        if ((!neg && n->has_imax && lo > n->imax) || (neg && n->has_imin && hi < n->imin))
+            return false; /* only moves further away */
+    }
+    return false;
+}
+
+/* A number may end here: grammar and, for bounded integers, range. */
+static bool num_can_end(const struct frame *f)
+{
+    if (!num_accepting(f->st))
+        return false;
+    if (!f->esc || !has_bounds(f->node))
+        return true;
+    uint64_t m = mag_get(f);
+    return in_bounds(f->node, f->u8lo ? -(__int128)m : (__int128)m);
+}
+
 static int num_byte(struct frame *f, uint8_t c)
 {
     bool digit = c >= '0' && c <= '9';
@@ -328,6 +386,15 @@ static int num_byte(struct frame *f, uint8_t c)
     /* room to finish: a state that still needs a digit needs one more byte */
     if (f->count + 1 > NUM_MAX || (!num_accepting(ns) && f->count + 2 > NUM_MAX))
         return NB_BAD;
+    if (f->esc && has_bounds(f->node)) {
+        /* integer-only: ns is N_ZERO or N_INT, c a digit */
+        uint64_t m = mag_get(f), d = (uint64_t)(c - '0');
+        m = m > (MAG_BIG - d) / 10 ? MAG_BIG : m * 10 + d;
+        if (!int_reachable(f->node, f->u8lo, m, f->pos + 1))
+            return NB_BAD;
+        mag_set(f, m);
+        f->pos++;
+    }
     f->st = ns;
     f->count++;
     return NB_OK;
@@ -474,9 +541,18 @@ static bool start_frame(const struct jg_node *n, uint8_t c, unsigned depth, stru
         if (!(c == '-' || (c >= '0' && c <= '9')) || !(t & (JG_T_NUMBER | JG_T_INTEGER)))
             return false;
         f->kind = F_NUMBER;
+        if (c == '-' && n->nonneg)
+            return false;
         f->st = c == '-' ? N_MINUS : c == '0' ? N_ZERO : N_INT;
         f->esc = (t & JG_T_NUMBER) ? 0 : 1;
         f->count = 1;
+        if (f->esc && has_bounds(n)) {
+            f->u8lo = c == '-';
+            f->pos = c == '-' ? 0 : 1;
+            mag_set(f, c == '-' ? 0 : (uint64_t)(c - '0'));
+            if (!int_reachable(n, c == '-', mag_get(f), f->pos))
+                return false;
+        }
         return true;
     }
 }
@@ -640,7 +716,7 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
             r = num_byte(f, c);
             if (r == NB_OK)
                 return true;
-            if (r == NB_BAD || !num_accepting(f->st))
+            if (r == NB_BAD || !num_can_end(f))
                 return false;
             pop_done(t, fs);
             continue; /* c belongs to the frame below */
@@ -794,7 +870,7 @@ static bool thread_complete(const struct gstate *st, const struct thr *t)
         return false;
     const struct frame *f = &st->f[t->off];
     if (f->kind == F_NUMBER)
-        return num_accepting(f->st);
+        return num_can_end(f);
     if (f->kind == F_LITERAL)
         return lit_can_end(f);
     return false;

@@ -52,6 +52,11 @@ struct jg_node {
     const struct jg_node **prefix;
     const struct jg_node *items; /* NULL: nothing past the prefix */
     uint32_t min_items, max_items;
+    /* numbers: integer bounds (inclusive; enforced for integer-only
+     * nodes), and "no minus sign" for numbers whose minimum is >= 0 */
+    int64_t imin, imax;
+    bool has_imin, has_imax;
+    bool nonneg;
     /* string (code points) */
     uint32_t min_len, max_len;
     bool pending; /* compiler only: a $ref target still being built */

@@ -23,8 +23,12 @@
  *   draft-4 array form with additionalItems), prefixItems, minItems,
  *   maxItems, minLength, maxLength (in code points), anyOf, oneOf, allOf,
  *   $ref to "#", "#/$defs/..." or "#/definitions/...". Boolean schemas.
+ *   minimum, maximum, exclusiveMinimum, exclusiveMaximum (draft 4 booleans
+ *   or draft 6 numbers) for "integer": enforced digit by digit, so a digit
+ *   that cannot lead into the range is refused.
  * Ignored, which only loosens what is enforced: pattern, format,
- *   patternProperties' value schemas, minimum/maximum/exclusive*, multipleOf,
+ *   patternProperties' value schemas, the bounds of non-integer numbers
+ *   (except that minimum >= 0 refuses a leading '-'), multipleOf,
  *   uniqueItems, contains, dependencies, propertyNames, if/then/else, not;
  *   oneOf's "exactly one" (read as anyOf); keywords next to $ref; constraints
  *   next to enum/const other than type.

@@ -187,6 +187,55 @@ static void test_numbers(void)
     CHECK_EQ_INT(first_reject(g, big, sizeof big), 64);
     aios_json_guide_free(g);
 
+    /* integer bounds are enforced as digits arrive (liveness included) */
+    g = mk("{\"type\":\"integer\",\"minimum\":50,\"maximum\":60}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "50");
+    ACCEPTS(g, "60");
+    REJECTS_AT(g, "7", 0);
+    REJECTS_AT(g, "61", 1);
+    REJECTS_AT(g, "-5", 0);
+    INVALID(g, "5");
+    REJECTS_AT(g, "5 ", 1);
+    aios_json_guide_free(g);
+    g = mk("{\"type\":\"integer\",\"exclusiveMinimum\":-10,\"exclusiveMaximum\":1}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "-9");
+    ACCEPTS(g, "-0");
+    ACCEPTS(g, "0");
+    REJECTS_AT(g, "-10", 2);
+    REJECTS_AT(g, "1", 0);
+    aios_json_guide_free(g);
+    g = mk("{\"type\":\"integer\",\"minimum\":1,\"maximum\":65535}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "65535");
+    REJECTS_AT(g, "65536", 4);
+    REJECTS_AT(g, "0", 0);
+    REJECTS_AT(g, "999999", 4);
+    aios_json_guide_free(g);
+    /* numbers (not integer) with minimum >= 0 only lose the minus sign */
+    g = mk("{\"type\":\"number\",\"minimum\":0.5}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "0.75");
+    REJECTS_AT(g, "-1", 0);
+    aios_json_guide_free(g);
+    /* huge magnitudes saturate without overflow */
+    g = mk("{\"type\":\"integer\",\"minimum\":-9223372036854775807}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "123456789012345678901234567890");
+    REJECTS_AT(g, "-92233720368547758070", 20);
+    aios_json_guide_free(g);
+
     g = mk("{\"type\":\"integer\"}");
     CHECK(g);
     if (!g)
@@ -527,6 +576,7 @@ static void test_schema_errors(void)
 /* ---- property test ------------------------------------------------------ */
 
 struct gen {
+    int64_t lo, hi; /* bounds for the next integer when lo <= hi */
     struct aios_rng rng;
     const json_t *root;
     struct aios_buf out;
@@ -591,6 +641,11 @@ static void gen_string(struct gen *G, uint32_t minl, uint32_t maxl)
 static void gen_number(struct gen *G, bool integer)
 {
     int64_t v = (int64_t)rnd(G, 2001) - 1000;
+    if (G->lo <= G->hi && integer) {
+        v = G->lo + (int64_t)rnd(G, (uint32_t)(G->hi - G->lo + 1));
+        G->lo = 1; /* bounds apply to one number */
+        G->hi = 0;
+    }
     if (integer || rnd(G, 2))
         aios_buf_printf(&G->out, "%lld", (long long)v);
     else if (rnd(G, 2))
@@ -758,6 +813,11 @@ static void gen(struct gen *G, const json_t *s, int depth)
     } else if (strcmp(tn, "string") == 0) {
         gen_string(G, count_of(s, "minLength", 0), count_of(s, "maxLength", 20));
     } else if (strcmp(tn, "integer") == 0) {
+        const json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
+        if (mn && mx) {
+            G->lo = json_integer_value(mn);
+            G->hi = json_integer_value(mx);
+        }
         gen_number(G, true);
     } else if (strcmp(tn, "number") == 0) {
         gen_number(G, false);
@@ -857,6 +917,12 @@ static bool check(struct gen *G, const json_t *s, const json_t *v)
             if (!check(G, json_object_get(s, "items"), json_array_get(v, i)))
                 return false;
     }
+    if (json_is_number(v)) {
+        const json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
+        if ((mn && json_number_value(v) < json_number_value(mn)) ||
+            (mx && json_number_value(v) > json_number_value(mx)))
+            return false;
+    }
     if (json_is_string(v)) {
         size_t n = utf8_len(json_string_value(v), json_string_length(v));
         if (n < count_of(s, "minLength", 0) || n > count_of(s, "maxLength", UINT32_MAX))
@@ -883,6 +949,7 @@ static const char *prop_schemas[] = {
     "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":4},"
     "\"active\":{\"type\":\"boolean\"},\"kind\":{\"enum\":[\"a\",\"bb\",\"ccc\",7,null]},"
     "\"extra\":{\"type\":[\"string\",\"null\"]},"
+    "\"port\":{\"type\":\"integer\",\"minimum\":-20,\"maximum\":700},"
     "\"pos\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"integer\"},"
     "\"y\":{\"type\":\"number\"}},\"required\":[\"x\"],\"additionalProperties\":false}},"
     "\"required\":[\"name\",\"age\"],\"additionalProperties\":false}",
@@ -915,7 +982,7 @@ static void test_property(void)
             json_decref(schema);
             continue;
         }
-        struct gen G = {.root = schema};
+        struct gen G = {.root = schema, .lo = 1, .hi = 0};
         aios_rng_seed(&G.rng, 1234 + si);
         aios_buf_init(&G.out, 1 << 20);
         int accepted = 0, rejected_mutants = 0, valid_mutants = 0;
