@@ -79,6 +79,7 @@ struct thr {
 
 struct gstate {
     uint16_t n, used;
+    bool popped; /* this step popped or forked: look for identical threads */
     struct thr t[MAX_THREADS];
     struct frame f[POOL];
 };
@@ -457,8 +458,9 @@ static bool ws_take(struct thr *t)
 }
 
 /* The top value of t closed: the frame below takes note. */
-static void pop_done(struct thr *t, struct frame *fs)
+static void pop_done(struct gstate *st, struct thr *t, struct frame *fs)
 {
+    st->popped = true; /* stacks may have converged */
     t->depth--;
     if (t->depth == 0)
         return;
@@ -576,11 +578,11 @@ static void collect(const struct jg_node *n, uint8_t c, unsigned depth, int nest
 }
 
 /* A literal that its first byte already completes (enum [1]) closes. */
-static void settle(struct thr *t, struct frame *fs)
+static void settle(struct gstate *st, struct thr *t, struct frame *fs)
 {
     struct frame *f = &fs[t->depth - 1];
     if (f->kind == F_LITERAL && lit_finished(f))
-        pop_done(t, fs);
+        pop_done(st, t, fs);
 }
 
 /* EXPECT on top of thread ti takes the first byte c of its value; several
@@ -604,10 +606,12 @@ static bool start_value(struct gstate *st, int ti, uint8_t c)
         memcpy(st->f + nt->off, fs, (t->depth - 1) * sizeof *fs);
         st->f[nt->off + t->depth - 1] = s.f[j];
         st->used = (uint16_t)(st->used + t->depth);
-        settle(nt, st->f + nt->off);
+        settle(st, nt, st->f + nt->off);
     }
     fs[t->depth - 1] = s.f[0];
-    settle(t, fs);
+    if (s.n > 1)
+        st->popped = true; /* alternatives may be the same node */
+    settle(st, t, fs);
     return true;
 }
 
@@ -633,7 +637,7 @@ static bool obj_byte(struct gstate *st, struct thr *t, struct frame *fs, struct 
         if (c == '}' && f->st != O_COMMA) {
             if (!obj_can_close(f))
                 return false;
-            pop_done(t, fs);
+            pop_done(st, t, fs);
             return true;
         }
         if (c == ',' && f->st == O_AFTER) {
@@ -710,7 +714,7 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
             if (r == SB_BAD)
                 return false;
             if (r == SB_CLOSE)
-                pop_done(t, fs);
+                pop_done(st, t, fs);
             return true;
         case F_NUMBER:
             r = num_byte(f, c);
@@ -718,18 +722,18 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
                 return true;
             if (r == NB_BAD || !num_can_end(f))
                 return false;
-            pop_done(t, fs);
+            pop_done(st, t, fs);
             continue; /* c belongs to the frame below */
         case F_LITERAL:
             if (narrow(lit_table(f), &f->lo, &f->hi, f->pos, c)) {
                 f->pos++;
                 if (lit_finished(f))
-                    pop_done(t, fs);
+                    pop_done(st, t, fs);
                 return true;
             }
             if (!lit_can_end(f))
                 return false;
-            pop_done(t, fs);
+            pop_done(st, t, fs);
             continue;
         case F_EXPECT:
             if (ws)
@@ -743,7 +747,7 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
             if (c == ']') {
                 if (f->count < f->node->min_items)
                     return false;
-                pop_done(t, fs);
+                pop_done(st, t, fs);
                 return true;
             }
             if (f->st == A_AFTER) {
@@ -824,6 +828,7 @@ static struct gstate *step(struct gstate *cur, struct gstate *other, uint8_t c)
     }
     other->n = 0;
     other->used = 0;
+    other->popped = false;
     for (uint16_t i = 0; i < cur->n; i++) {
         const struct thr *s = &cur->t[i];
         if (other->n >= MAX_THREADS || other->used + s->depth > POOL)
@@ -843,15 +848,15 @@ static struct gstate *step(struct gstate *cur, struct gstate *other, uint8_t c)
     }
     if (other->n == 0)
         return NULL;
-    if (other->n > 1)
+    if (other->n > 1 && other->popped)
         compact(other);
     return other;
 }
 
-static struct gstate *run(const struct gstate *src, struct gstate *a, struct gstate *b,
-                          const uint8_t *p, size_t n)
+/* Runs p[0..n) on the state in a, using b as the second buffer; returns the
+ * buffer holding the result, or NULL when every thread died. */
+static struct gstate *run(struct gstate *a, struct gstate *b, const uint8_t *p, size_t n)
 {
-    copy_state(a, src);
     struct gstate *cur = a;
     for (size_t i = 0; i < n; i++) {
         struct gstate *next = step(cur, cur == a ? b : a, p[i]);
@@ -860,6 +865,14 @@ static struct gstate *run(const struct gstate *src, struct gstate *a, struct gst
         cur = next;
     }
     return cur;
+}
+
+/* accept() once several threads are alive: the second buffer lives here,
+ * off the common path's stack. */
+static __attribute__((noinline)) bool accept_multi(struct gstate *a, const uint8_t *p, size_t n)
+{
+    struct gstate b;
+    return run(a, &b, p, n) != NULL;
 }
 
 static bool thread_complete(const struct gstate *st, const struct thr *t)
@@ -938,8 +951,16 @@ bool aios_json_guide_accept(const aios_json_guide *g, const char *bytes, size_t 
         return true;
     if (!g || !bytes)
         return false;
-    struct gstate a, b;
-    return run(g->cur, &a, &b, (const uint8_t *)bytes, n) != NULL;
+    const uint8_t *p = (const uint8_t *)bytes;
+    struct gstate a;
+    copy_state(&a, g->cur);
+    for (size_t i = 0; i < n; i++) {
+        if (a.n != 1)
+            return accept_multi(&a, p + i, n - i);
+        if (!step(&a, NULL, p[i])) /* one thread: in place */
+            return false;
+    }
+    return true;
 }
 
 int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n)
@@ -948,7 +969,8 @@ int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n)
         return AIOS_EINVAL;
     if (n == 0)
         return AIOS_OK;
-    struct gstate *r = run(g->cur, g->s1, g->s2, (const uint8_t *)bytes, n);
+    copy_state(g->s1, g->cur);
+    struct gstate *r = run(g->s1, g->s2, (const uint8_t *)bytes, n);
     if (!r)
         return AIOS_EINVAL;
     /* the result becomes current; the old current is scratch from now on */

@@ -23,7 +23,7 @@
 #define JG_T_ALL 0x7fu
 
 #define JG_MAX_PROPS 128
-#define JG_MAX_ALTS 16
+#define JG_MAX_ALTS 64
 
 /* A byte string (not NUL-terminated as far as matching goes). */
 struct jg_lit {

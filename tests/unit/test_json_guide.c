@@ -446,6 +446,35 @@ static void test_unions(void)
     aios_json_guide_free(g);
 }
 
+/* Tool choice over many tools: one alternative per tool, all starting with
+ * the same bytes, alive together until the name decides. */
+static void test_many_alternatives(void)
+{
+    struct aios_buf b;
+    aios_buf_init(&b, 0);
+    aios_buf_puts(&b, "{\"anyOf\":[");
+    for (int i = 0; i < 40; i++)
+        aios_buf_printf(&b,
+                        "%s{\"type\":\"object\",\"properties\":{\"name\":{\"const\":\"tool_%d\"},"
+                        "\"arguments\":{\"type\":\"object\",\"properties\":{\"a%d\":{\"type\":"
+                        "\"integer\"}},\"required\":[\"a%d\"],\"additionalProperties\":false}},"
+                        "\"required\":[\"name\",\"arguments\"],\"additionalProperties\":false}",
+                        i ? "," : "", i, i, i);
+    aios_buf_puts(&b, "]}");
+    aios_json_guide *g = mk(b.data);
+    aios_buf_free(&b);
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "{\"name\":\"tool_0\",\"arguments\":{\"a0\":1}}");
+    ACCEPTS(g, "{\"name\":\"tool_39\",\"arguments\":{\"a39\":2}}");
+    ACCEPTS(g, "{\"arguments\":{\"a17\":3},\"name\":\"tool_17\"}");
+    REJECTS_AT(g, "{\"name\":\"tool_40", 15);
+    REJECTS_AT(g, "{\"name\":\"tool_3\",\"arguments\":{\"a4", 32);
+    REJECTS_AT(g, "{\"arguments\":{\"a17\":3},\"name\":\"tool_18", 37);
+    aios_json_guide_free(g);
+}
+
 static void test_refs(void)
 {
     const char *tree =
@@ -1070,6 +1099,7 @@ int main(void)
     TEST_RUN(test_arrays);
     TEST_RUN(test_enum_const);
     TEST_RUN(test_unions);
+    TEST_RUN(test_many_alternatives);
     TEST_RUN(test_refs);
     TEST_RUN(test_limits);
     TEST_RUN(test_schema_errors);
