@@ -963,6 +963,18 @@ bool aios_json_guide_accept(const aios_json_guide *g, const char *bytes, size_t 
     return true;
 }
 
+void aios_json_guide_next_bytes(const aios_json_guide *g, uint8_t mask[32])
+{
+    memset(mask, 0, 32);
+    if (!g)
+        return;
+    for (unsigned b = 0; b < 256; b++) {
+        char c = (char)b;
+        if (aios_json_guide_accept(g, &c, 1))
+            mask[b >> 3] |= (uint8_t)(1u << (b & 7));
+    }
+}
+
 int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n)
 {
     if (!g || (!bytes && n))

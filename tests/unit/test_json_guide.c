@@ -101,6 +101,39 @@ static void test_any_object(void)
     aios_json_guide_free(g);
 }
 
+static bool in_mask(const uint8_t m[32], unsigned b)
+{
+    return (m[b >> 3] >> (b & 7)) & 1;
+}
+
+static void test_next_bytes(void)
+{
+    aios_json_guide *g = mk("{\"type\":\"object\",\"properties\":{\"ab\":{\"type\":"
+                            "\"boolean\"},\"ac\":{\"type\":\"null\"}},"
+                            "\"additionalProperties\":false}");
+    CHECK(g);
+    if (!g)
+        return;
+    uint8_t m[32];
+    aios_json_guide_next_bytes(g, m);
+    int n = 0;
+    for (unsigned b = 0; b < 256; b++)
+        n += in_mask(m, b);
+    CHECK_EQ_INT(n, 5); /* { and four whitespace bytes */
+    CHECK(in_mask(m, '{') && in_mask(m, ' ') && in_mask(m, '\n') && !in_mask(m, '['));
+    CHECK(aios_json_guide_feed(g, "{\"a", 3) == AIOS_OK);
+    aios_json_guide_next_bytes(g, m);
+    n = 0;
+    for (unsigned b = 0; b < 256; b++)
+        n += in_mask(m, b);
+    CHECK_EQ_INT(n, 2);
+    CHECK(in_mask(m, 'b') && in_mask(m, 'c'));
+    CHECK(aios_json_guide_feed(g, "b\":", 3) == AIOS_OK);
+    aios_json_guide_next_bytes(g, m);
+    CHECK(in_mask(m, 't') && in_mask(m, 'f') && !in_mask(m, 'n') && !in_mask(m, '"'));
+    aios_json_guide_free(g);
+}
+
 static void test_strings(void)
 {
     aios_json_guide *g = mk("{\"type\":\"string\"}");
@@ -1093,6 +1126,7 @@ static void test_property(void)
 int main(void)
 {
     TEST_RUN(test_any_object);
+    TEST_RUN(test_next_bytes);
     TEST_RUN(test_strings);
     TEST_RUN(test_numbers);
     TEST_RUN(test_objects);
