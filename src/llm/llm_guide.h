@@ -49,8 +49,10 @@
  *   Duplicate keys are refused for declared properties (additional keys are
  *   not remembered).
  *
- * Threads: accept() and complete() only read the guide, so several threads
- * may call them on one guide at once; feed() and reset() need exclusive use.
+ * Threads: accept(), next_bytes(), complete() and finished() only read the
+ * guide, so several threads may call them on one guide at once; feed() and
+ * reset() need exclusive use. One guide per sequence (n > 1 choices: one
+ * guide each).
  * accept() allocates nothing (it works on a copy of the state on the stack,
  * about 12 KiB, twice that while a union keeps several readings alive).
  *
@@ -108,10 +110,13 @@ size_t aios_json_guide_fed(const aios_json_guide *g);
  *   Hermes / Qwen2.5:  <tool_call>{"name": .., "arguments": {..}}</tool_call> (one or more)
  *   Llama 3.1 / 3.2:   [<|python_tag|>]{"name": .., "parameters": {..}} (also "arguments";
  *                      several separated by ';' or newlines)
- *   Mistral:           [TOOL_CALLS][{"name": .., "arguments": {..}}, ..]
+ *   Mistral:           [TOOL_CALLS][{"name": .., "arguments": {..}}, ..], or
+ *                      [TOOL_CALLS]name[ARGS]{..} (newer tokenizers), repeated
  *   GLM-4:             name\n{json arguments}
- *   plain JSON:        an object {name, arguments} or an array of them, also
- *                      inside a ```json fence, and {"tool_calls": [..]}
+ *   plain JSON:        an object {name, arguments|parameters} (the arguments key
+ *                      must be present, so an answer {"name": "Bob"} stays
+ *                      content), an array of them, {"tool_calls": [..]}, also
+ *                      inside a ```json fence; {"function": {..}} wrappers too
  * On success *tool_calls is a new OpenAI-shaped array
  *   [{"id": "call_<n>", "type": "function",
  *     "function": {"name": "..", "arguments": "<JSON text>"}}, ..]
