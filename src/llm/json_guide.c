@@ -154,8 +154,67 @@ static int hexval(uint8_t c)
     return -1;
 }
 
-/* One byte of a string body (after the opening quote). */
-static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_len)
+/* Pattern bookkeeping of a string frame: the NFA set is in seen[], a
+ * partial UTF-8 character's bits in pos, a pending high surrogate in lo. */
+
+/* Code points a partial UTF-8 character can still become. */
+static bool u8_viable(const struct frame *f, const struct jg_regex *re)
+{
+    unsigned sh = 6u * (f->u8need - 1u);
+    uint32_t lo = ((f->pos << 6) | (f->u8lo & 0x3Fu)) << sh;
+    uint32_t hi = ((f->pos << 6) | (f->u8hi & 0x3Fu)) << sh | ((1u << sh) - 1u);
+    return jg_regex_viable(re, f->seen, lo, hi);
+}
+
+/* Code points a \u escape with d of 4 digits (value h) can become; high
+ * surrogates stand for the supplementary planes they start. */
+static bool hex_viable(const struct frame *f, const struct jg_regex *re, uint32_t h, unsigned d)
+{
+    unsigned sh = 4u * (4u - d);
+    uint32_t lo = h << sh, hi = lo | ((1u << sh) - 1u);
+    if (jg_regex_viable(re, f->seen, lo, hi))
+        return true;
+    if (hi < 0xD800 || lo > 0xDBFF)
+        return false;
+    uint32_t a = lo < 0xD800 ? 0xD800 : lo, b = hi > 0xDBFF ? 0xDBFF : hi;
+    return jg_regex_viable(re, f->seen, 0x10000 + ((a - 0xD800) << 10),
+                           0x10000 + ((b - 0xD800) << 10) + 0x3FF);
+}
+
+/* The same for the low half of a pair (high half in f->lo). */
+static bool low_viable(const struct frame *f, const struct jg_regex *re, uint32_t h, unsigned d)
+{
+    unsigned sh = 4u * (4u - d);
+    uint32_t lo = h << sh, hi = lo | ((1u << sh) - 1u);
+    if (lo < 0xDC00)
+        lo = 0xDC00;
+    if (hi > 0xDFFF)
+        hi = 0xDFFF;
+    uint32_t base = 0x10000 + ((f->lo - 0xD800) << 10);
+    return lo <= hi && jg_regex_viable(re, f->seen, base + lo - 0xDC00, base + hi - 0xDC00);
+}
+
+static uint32_t simple_escape(uint8_t c)
+{
+    switch (c) {
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    }
+    return c; /* " \\ / */
+}
+
+/* One byte of a string body (after the opening quote). re: the value's
+ * pattern, NULL for none (and for keys). */
+static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_len,
+                    const struct jg_regex *re)
 {
     if (f->u8need) {
         if (c < f->u8lo || c > f->u8hi)
@@ -163,22 +222,30 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         f->u8need--;
         f->u8lo = 0x80;
         f->u8hi = 0xBF;
+        if (re) {
+            f->pos = f->pos << 6 | (c & 0x3Fu);
+            if (f->u8need ? !u8_viable(f, re) : !jg_regex_step(re, f->seen, f->pos))
+                return SB_BAD;
+        }
         return SB_OK;
     }
     int h;
     switch (f->esc) {
     case E_NONE:
         if (c == '"')
-            return f->count >= min_len ? SB_CLOSE : SB_BAD;
+            return f->count >= min_len && (!re || jg_regex_accepts(re, f->seen)) ? SB_CLOSE
+                                                                                 : SB_BAD;
         if (c < 0x20 || f->count >= max_len)
             return SB_BAD;
         f->count++;
         if (c == '\\') {
+            if (re && !jg_regex_viable(re, f->seen, 0, 0x10FFFF))
+                return SB_BAD;
             f->esc = E_BS;
             return SB_OK;
         }
         if (c < 0x80)
-            return SB_OK;
+            return re && !jg_regex_step(re, f->seen, c) ? SB_BAD : SB_OK;
         /* UTF-8 lead byte: the ranges of RFC 3629 (no overlongs, no
          * surrogates, nothing past U+10FFFF) */
         f->u8lo = 0x80;
@@ -200,6 +267,11 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         } else {
             return SB_BAD;
         }
+        if (re) {
+            f->pos = c & (0x3Fu >> f->u8need);
+            if (!u8_viable(f, re))
+                return SB_BAD;
+        }
         return SB_OK;
     case E_BS:
         switch (c) {
@@ -212,7 +284,7 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         case 'r':
         case 't':
             f->esc = E_NONE;
-            return SB_OK;
+            return re && !jg_regex_step(re, f->seen, simple_escape(c)) ? SB_BAD : SB_OK;
         case 'u':
             f->esc = E_U1;
             f->hex = 0;
@@ -228,8 +300,15 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         f->hex = (uint16_t)(f->hex << 4 | h);
         if (f->esc == E_U2 && (f->hex & 0xFC) == 0xDC)
             return SB_BAD; /* a low surrogate with no high one before it */
+        if (re && !hex_viable(f, re, f->hex, (unsigned)(f->esc - E_U1 + 1)))
+            return SB_BAD;
         if (f->esc == E_U4) {
-            f->esc = (f->hex >= 0xD800 && f->hex <= 0xDBFF) ? E_LBS : E_NONE;
+            bool high = f->hex >= 0xD800 && f->hex <= 0xDBFF;
+            if (high)
+                f->lo = f->hex;
+            else if (re && !jg_regex_step(re, f->seen, f->hex))
+                return SB_BAD;
+            f->esc = high ? E_LBS : E_NONE;
             f->hex = 0;
         } else {
             f->esc++;
@@ -256,9 +335,15 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
             return SB_BAD;
         if (f->esc == E_L2 && (f->hex & 0xFC) != 0xDC)
             return SB_BAD;
+        if (re && !low_viable(f, re, f->hex, (unsigned)(f->esc - E_L1 + 1)))
+            return SB_BAD;
         if (f->esc == E_L4) {
+            if (re && !jg_regex_step(re, f->seen,
+                                     0x10000 + ((f->lo - 0xD800) << 10) + (f->hex - 0xDC00u)))
+                return SB_BAD;
             f->esc = E_NONE;
             f->hex = 0;
+            f->lo = 0;
         } else {
             f->esc++;
         }
@@ -526,6 +611,10 @@ static bool start_frame(const struct jg_node *n, uint8_t c, unsigned depth, stru
         if (!(t & JG_T_STRING))
             return false;
         f->kind = F_STRING;
+        if (n->pattern) {
+            f->seen[0] = n->pattern->start[0];
+            f->seen[1] = n->pattern->start[1];
+        }
         return true;
     case 't':
     case 'f':
@@ -650,7 +739,7 @@ static bool obj_byte(struct gstate *st, struct thr *t, struct frame *fs, struct 
     case O_KEY: {
         bool plain = f->esc == E_NONE && f->u8need == 0;
         uint32_t members = f->count; /* str_byte counts code points there */
-        int r = str_byte(f, c, 0, UINT32_MAX);
+        int r = str_byte(f, c, 0, UINT32_MAX, NULL);
         f->count = members;
         if (r == SB_BAD)
             return false;
@@ -710,7 +799,7 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
         int r;
         switch (f->kind) {
         case F_STRING:
-            r = str_byte(f, c, f->node->min_len, f->node->max_len);
+            r = str_byte(f, c, f->node->min_len, f->node->max_len, f->node->pattern);
             if (r == SB_BAD)
                 return false;
             if (r == SB_CLOSE)

@@ -1081,6 +1081,21 @@ static int compile_into(struct cc *cc, const json_t *s, const char *path, struct
             rc = get_count(cc, s, "maxLength", path, &n->max_len);
         if (rc == AIOS_OK && n->min_len > n->max_len)
             n->types &= ~JG_T_STRING;
+        const json_t *pat = json_object_get(s, "pattern");
+        if (rc == AIOS_OK && pat && !json_is_string(pat))
+            rc = aios_err_set(cc->err, AIOS_EINVAL, "%s/pattern: expected a string", path);
+        if (rc == AIOS_OK && pat) {
+            /* patterns outside the subset, or that this parser cannot read,
+             * are ignored (loosening) rather than failing the request */
+            const char *why;
+            int prc = jg_regex_compile(json_string_value(pat), json_string_length(pat), cc->arena,
+                                       &n->pattern, &why);
+            if (prc == AIOS_ENOMEM)
+                rc = aios_err_set(cc->err, AIOS_ENOMEM, "%s/pattern: out of memory", path);
+            if (n->pattern && !((n->pattern->start[0] & n->pattern->live[0]) ||
+                                (n->pattern->start[1] & n->pattern->live[1])))
+                n->types &= ~JG_T_STRING; /* nothing matches */
+        }
     }
 out:
     cc->depth--;

@@ -26,7 +26,11 @@
  *   minimum, maximum, exclusiveMinimum, exclusiveMaximum (draft 4 booleans
  *   or draft 6 numbers) for "integer": enforced digit by digit, so a digit
  *   that cannot lead into the range is refused.
- * Ignored, which only loosens what is enforced: pattern, format,
+ *   pattern: an ECMA-262 subset run as an NFA on decoded characters
+ *   (json_guide_regex.c lists it: classes, \d \w \s, groups, |, ? * +
+ *   {m,n}, ^ and $ at the ends); a pattern outside it is ignored.
+ * Ignored, which only loosens what is enforced: patterns outside that
+ *   subset (lookaround, backreferences, \b, inner anchors), format,
  *   patternProperties' value schemas, the bounds of non-integer numbers
  *   (except that minimum >= 0 refuses a leading '-'), multipleOf,
  *   uniqueItems, contains, dependencies, propertyNames, if/then/else, not;

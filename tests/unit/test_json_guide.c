@@ -9,6 +9,9 @@
 #include "llm/llm.h"
 #include "test.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static aios_json_guide *mk(const char *schema_text)
@@ -628,10 +631,144 @@ static void test_schema_errors(void)
         json_decref(s);
     }
     /* ignored keywords compile and do not constrain */
-    aios_json_guide *g = mk("{\"type\":\"string\",\"pattern\":\"^[0-9]+$\",\"format\":\"date\"}");
+    aios_json_guide *g =
+        mk("{\"type\":\"string\",\"pattern\":\"^(?=x)[0-9]+$\",\"format\":\"date\"}");
     CHECK(g);
     if (g)
         ACCEPTS(g, "\"abc\"");
+    aios_json_guide_free(g);
+}
+
+/* ---- patterns ------------------------------------------------------------ */
+
+/* JSON text of the string s (UTF-8), escaping by chance: \\uXXXX (with
+ * surrogate pairs) for some characters, the short forms where they exist. */
+static void json_quote(struct aios_rng *rng, const char *s, struct aios_buf *out)
+{
+    aios_buf_putc(out, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t cp = *p;
+        int n = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
+        if (n > 1) {
+            cp &= 0x3F >> (n - 1);
+            for (int i = 1; i < n; i++)
+                cp = cp << 6 | (p[i] & 0x3F);
+        }
+        bool esc = cp < 0x20 || cp == '"' || cp == '\\' || aios_rng_next(rng) % 4 == 0;
+        if (!esc) {
+            aios_buf_append(out, p, (size_t)n);
+        } else if (cp == '"' || cp == '\\') {
+            aios_buf_putc(out, '\\');
+            aios_buf_putc(out, (char)cp);
+        } else if (cp >= 0x10000) {
+            uint32_t v = cp - 0x10000;
+            aios_buf_printf(out, "\\u%04x\\u%04X", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+        } else {
+            aios_buf_printf(out, "\\u%04x", cp);
+        }
+        p += n;
+    }
+    aios_buf_putc(out, '"');
+}
+
+/* The guide and PCRE2 (ECMA-like options) agree on random strings. */
+static void test_patterns(void)
+{
+    static const struct {
+        const char *pattern, *alphabet[12], *seeds[3];
+    } cases[] = {
+        {"^(\\d{1,3}\\.){3}\\d{1,3}$",
+         {"1", "0", "9", "25", ".", "a", "10."},
+         {"10.0.0.1", "192.168.1.254", "1.2.3.4"}},
+        {"^[a-z][a-z0-9_-]{2,7}$", {"a", "z", "0", "_", "-", "A", "q"}, {"db-01", "web_7", "abc"}},
+        {"abc", {"a", "b", "c", "x", "\xc3\xa9"}, {"xxabcxx", "abc", "aabc"}},
+        {"^(foo|ba+r)?x*$", {"f", "o", "b", "a", "r", "x"}, {"foox", "baaarxx", ""}},
+        {"^[^a-c]+\\d?$",
+         {"a", "d", "1", " ", "\xe4\xb8\xad", "\xf0\x9f\x98\x80"},
+         {"dd1", "\xe4\xb8\xad", "zz"}},
+        {"^\\w+@\\w+\\.(com|org)$",
+         {"a", "@", ".", "com", "org", "_", "-"},
+         {"ops@corp.com", "a@b.org", "x_1@y.com"}},
+        {"^\xc3\xa9+\xe4\xb8\xad?[\xf0\x9f\x98\x80-\xf0\x9f\x98\x8f]$",
+         {"\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x90", "e"},
+         {"\xc3\xa9\xf0\x9f\x98\x80", "\xc3\xa9\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x85",
+          "\xc3\xa9\xf0\x9f\x98\x8f"}},
+        {"^(?:(?:[0-9a-f]{2}:){2}[0-9a-f]{2}|x{2,})$",
+         {"a", "f", "0", ":", "g", "x"},
+         {"aa:bb:0f", "xx", "xxxxx"}},
+    };
+    struct aios_rng rng;
+    aios_rng_seed(&rng, 99);
+    struct aios_buf text;
+    aios_buf_init(&text, 0);
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        json_t *schema = json_pack("{s:s,s:s}", "type", "string", "pattern", cases[ci].pattern);
+        struct aios_err err = {0};
+        aios_json_guide *g = NULL;
+        CHECK(aios_json_guide_create(schema, &g, &err) == AIOS_OK);
+        json_decref(schema);
+        int errc;
+        PCRE2_SIZE erroff;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR)cases[ci].pattern, PCRE2_ZERO_TERMINATED,
+                                       PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errc, &erroff, NULL);
+        CHECK(re != NULL);
+        if (!g || !re) {
+            aios_json_guide_free(g);
+            pcre2_code_free(re);
+            continue;
+        }
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+        size_t na = 0;
+        while (na < 12 && cases[ci].alphabet[na])
+            na++;
+        int matches = 0, agree = 0, total = 2000;
+        for (int i = 0; i < total; i++) {
+            char s[128] = {0};
+            if (i % 3 == 0) { /* a seed, perhaps with one more piece */
+                snprintf(s, sizeof s, "%s", cases[ci].seeds[(size_t)i % 9 / 3]);
+                if (i % 2)
+                    strncat(s, cases[ci].alphabet[aios_rng_next(&rng) % na],
+                            sizeof s - strlen(s) - 1);
+            } else {
+                int len = (int)(aios_rng_next(&rng) % 10);
+                for (int k = 0; k < len; k++)
+                    strncat(s, cases[ci].alphabet[aios_rng_next(&rng) % na],
+                            sizeof s - strlen(s) - 1);
+            }
+            aios_buf_reset(&text);
+            json_quote(&rng, s, &text);
+            bool guide = first_reject(g, text.data, text.len) < 0 && aios_json_guide_complete(g);
+            bool pcre = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0;
+            matches += pcre;
+            agree += guide == pcre;
+            CHECK_MSG(guide == pcre, "pattern %s, text %s: guide %d, PCRE2 %d", cases[ci].pattern,
+                      text.data, guide, pcre);
+        }
+        /* both verdicts must occur, or the comparison proves little */
+        CHECK_MSG(matches > 50 && matches < total - 50, "pattern %s: %d of %d match",
+                  cases[ci].pattern, matches, total);
+        pcre2_match_data_free(md);
+        pcre2_code_free(re);
+        aios_json_guide_free(g);
+    }
+    aios_buf_free(&text);
+
+    /* inside an object, and the liveness of a key's value */
+    aios_json_guide *g = mk("{\"type\":\"object\",\"properties\":{\"ip\":{\"type\":\"string\","
+                            "\"pattern\":\"^\\\\d+$\"}},\"required\":[\"ip\"]}");
+    CHECK(g);
+    if (g) {
+        ACCEPTS(g, "{\"ip\":\"42\"}");
+        REJECTS_AT(g, "{\"ip\":\"\"}", 7);
+        REJECTS_AT(g, "{\"ip\":\"4a", 8);
+        REJECTS_AT(g, "{\"ip\":\"\\n", 8); /* \\u0031 could still be a digit */
+    }
+    aios_json_guide_free(g);
+    /* outside the subset: ignored */
+    g = mk("{\"type\":\"string\",\"pattern\":\"^(a)\\\\1$\"}");
+    CHECK(g);
+    if (g)
+        ACCEPTS(g, "\"zz\"");
     aios_json_guide_free(g);
 }
 
@@ -1137,6 +1274,7 @@ int main(void)
     TEST_RUN(test_refs);
     TEST_RUN(test_limits);
     TEST_RUN(test_schema_errors);
+    TEST_RUN(test_patterns);
     TEST_RUN(test_property);
     TEST_EXIT();
 }
