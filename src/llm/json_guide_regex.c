@@ -44,6 +44,7 @@ struct rcc {
     int cls_off[MAX_AST], cls_n[MAX_AST];
     int ncls;
     bool unsupported;
+    int depth;
     const char *syntax;
     /* output */
     struct jg_regex *re;
@@ -333,6 +334,10 @@ static int parse_atom(struct rcc *c)
 {
     char ch = *c->p;
     if (ch == '(') {
+        if (++c->depth > 32) { /* group nesting bounds the parser's recursion */
+            c->unsupported = true;
+            return -1;
+        }
         c->p++;
         if (c->p < c->end && *c->p == '?') {
             if (c->end - c->p >= 2 && c->p[1] == ':') {
@@ -351,6 +356,7 @@ static int parse_atom(struct rcc *c)
             }
         }
         int a = parse_alt(c);
+        c->depth--;
         if (c->p >= c->end || *c->p != ')') {
             if (!c->syntax)
                 c->syntax = "missing )";
