@@ -79,6 +79,7 @@ struct thr {
 
 struct gstate {
     uint16_t n, used;
+    bool popped; /* this step popped or forked: look for identical threads */
     struct thr t[MAX_THREADS];
     struct frame f[POOL];
 };
@@ -153,8 +154,67 @@ static int hexval(uint8_t c)
     return -1;
 }
 
-/* One byte of a string body (after the opening quote). */
-static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_len)
+/* Pattern bookkeeping of a string frame: the NFA set is in seen[], a
+ * partial UTF-8 character's bits in pos, a pending high surrogate in lo. */
+
+/* Code points a partial UTF-8 character can still become. */
+static bool u8_viable(const struct frame *f, const struct jg_regex *re)
+{
+    unsigned sh = 6u * (f->u8need - 1u);
+    uint32_t lo = ((f->pos << 6) | (f->u8lo & 0x3Fu)) << sh;
+    uint32_t hi = ((f->pos << 6) | (f->u8hi & 0x3Fu)) << sh | ((1u << sh) - 1u);
+    return jg_regex_viable(re, f->seen, lo, hi);
+}
+
+/* Code points a \u escape with d of 4 digits (value h) can become; high
+ * surrogates stand for the supplementary planes they start. */
+static bool hex_viable(const struct frame *f, const struct jg_regex *re, uint32_t h, unsigned d)
+{
+    unsigned sh = 4u * (4u - d);
+    uint32_t lo = h << sh, hi = lo | ((1u << sh) - 1u);
+    if (jg_regex_viable(re, f->seen, lo, hi))
+        return true;
+    if (hi < 0xD800 || lo > 0xDBFF)
+        return false;
+    uint32_t a = lo < 0xD800 ? 0xD800 : lo, b = hi > 0xDBFF ? 0xDBFF : hi;
+    return jg_regex_viable(re, f->seen, 0x10000 + ((a - 0xD800) << 10),
+                           0x10000 + ((b - 0xD800) << 10) + 0x3FF);
+}
+
+/* The same for the low half of a pair (high half in f->lo). */
+static bool low_viable(const struct frame *f, const struct jg_regex *re, uint32_t h, unsigned d)
+{
+    unsigned sh = 4u * (4u - d);
+    uint32_t lo = h << sh, hi = lo | ((1u << sh) - 1u);
+    if (lo < 0xDC00)
+        lo = 0xDC00;
+    if (hi > 0xDFFF)
+        hi = 0xDFFF;
+    uint32_t base = 0x10000 + ((f->lo - 0xD800) << 10);
+    return lo <= hi && jg_regex_viable(re, f->seen, base + lo - 0xDC00, base + hi - 0xDC00);
+}
+
+static uint32_t simple_escape(uint8_t c)
+{
+    switch (c) {
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    }
+    return c; /* " \\ / */
+}
+
+/* One byte of a string body (after the opening quote). re: the value's
+ * pattern, NULL for none (and for keys). */
+static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_len,
+                    const struct jg_regex *re)
 {
     if (f->u8need) {
         if (c < f->u8lo || c > f->u8hi)
@@ -162,22 +222,30 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         f->u8need--;
         f->u8lo = 0x80;
         f->u8hi = 0xBF;
+        if (re) {
+            f->pos = f->pos << 6 | (c & 0x3Fu);
+            if (f->u8need ? !u8_viable(f, re) : !jg_regex_step(re, f->seen, f->pos))
+                return SB_BAD;
+        }
         return SB_OK;
     }
     int h;
     switch (f->esc) {
     case E_NONE:
         if (c == '"')
-            return f->count >= min_len ? SB_CLOSE : SB_BAD;
+            return f->count >= min_len && (!re || jg_regex_accepts(re, f->seen)) ? SB_CLOSE
+                                                                                 : SB_BAD;
         if (c < 0x20 || f->count >= max_len)
             return SB_BAD;
         f->count++;
         if (c == '\\') {
+            if (re && !jg_regex_viable(re, f->seen, 0, 0x10FFFF))
+                return SB_BAD;
             f->esc = E_BS;
             return SB_OK;
         }
         if (c < 0x80)
-            return SB_OK;
+            return re && !jg_regex_step(re, f->seen, c) ? SB_BAD : SB_OK;
         /* UTF-8 lead byte: the ranges of RFC 3629 (no overlongs, no
          * surrogates, nothing past U+10FFFF) */
         f->u8lo = 0x80;
@@ -199,6 +267,11 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         } else {
             return SB_BAD;
         }
+        if (re) {
+            f->pos = c & (0x3Fu >> f->u8need);
+            if (!u8_viable(f, re))
+                return SB_BAD;
+        }
         return SB_OK;
     case E_BS:
         switch (c) {
@@ -211,7 +284,7 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         case 'r':
         case 't':
             f->esc = E_NONE;
-            return SB_OK;
+            return re && !jg_regex_step(re, f->seen, simple_escape(c)) ? SB_BAD : SB_OK;
         case 'u':
             f->esc = E_U1;
             f->hex = 0;
@@ -227,8 +300,15 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
         f->hex = (uint16_t)(f->hex << 4 | h);
         if (f->esc == E_U2 && (f->hex & 0xFC) == 0xDC)
             return SB_BAD; /* a low surrogate with no high one before it */
+        if (re && !hex_viable(f, re, f->hex, (unsigned)(f->esc - E_U1 + 1)))
+            return SB_BAD;
         if (f->esc == E_U4) {
-            f->esc = (f->hex >= 0xD800 && f->hex <= 0xDBFF) ? E_LBS : E_NONE;
+            bool high = f->hex >= 0xD800 && f->hex <= 0xDBFF;
+            if (high)
+                f->lo = f->hex;
+            else if (re && !jg_regex_step(re, f->seen, f->hex))
+                return SB_BAD;
+            f->esc = high ? E_LBS : E_NONE;
             f->hex = 0;
         } else {
             f->esc++;
@@ -255,9 +335,15 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
             return SB_BAD;
         if (f->esc == E_L2 && (f->hex & 0xFC) != 0xDC)
             return SB_BAD;
+        if (re && !low_viable(f, re, f->hex, (unsigned)(f->esc - E_L1 + 1)))
+            return SB_BAD;
         if (f->esc == E_L4) {
+            if (re && !jg_regex_step(re, f->seen,
+                                     0x10000 + ((f->lo - 0xD800) << 10) + (f->hex - 0xDC00u)))
+                return SB_BAD;
             f->esc = E_NONE;
             f->hex = 0;
+            f->lo = 0;
         } else {
             f->esc++;
         }
@@ -271,6 +357,64 @@ static int str_byte(struct frame *f, uint8_t c, uint32_t min_len, uint32_t max_l
 static bool num_accepting(uint8_t st)
 {
     return st == N_ZERO || st == N_INT || st == N_FRAC || st == N_EXP;
+}
+
+/* Integer bounds. An integer-only number frame keeps its magnitude in
+ * lo/hi (low/high 32 bits, saturated just past 2^63), its digit count in
+ * pos and its sign in u8lo. */
+#define MAG_BIG (((uint64_t)1 << 63) + 1)
+
+static bool has_bounds(const struct jg_node *n)
+{
+    return n->has_imin || n->has_imax;
+}
+
+static uint64_t mag_get(const struct frame *f)
+{
+    return (uint64_t)f->hi << 32 | f->lo;
+}
+
+static void mag_set(struct frame *f, uint64_t m)
+{
+    f->lo = (uint32_t)m;
+    f->hi = (uint32_t)(m >> 32);
+}
+
+static bool in_bounds(const struct jg_node *n, __int128 v)
+{
+    return (!n->has_imin || v >= n->imin) && (!n->has_imax || v <= n->imax);
+}
+
+/* Whether the integer typed so far (sign, magnitude m, nd digits) can still
+ * end inside the bounds, as it is or with more digits. */
+static bool int_reachable(const struct jg_node *n, bool neg, uint64_t m, uint32_t nd)
+{
+    if (nd > 0 && in_bounds(n, neg ? -(__int128)m : (__int128)m))
+        return true;
+    if (nd > 0 && m == 0)
+        return false; /* "0" and "-0" take no more digits */
+    __int128 a = m, span = 1;
+    for (int k = 1; k <= 20; k++) {
+        a *= 10;
+        span *= 10;
+        __int128 lo = neg ? -(a + span - 1) : a, hi = neg ? -a : a + span - 1;
+        if ((!n->has_imin || hi >= n->imin) && (!n->has_imax || lo <= n->imax))
+            return true;
+        if ((!neg && n->has_imax && lo > n->imax) || (neg && n->has_imin && hi < n->imin))
+            return false; /* only moves further away */
+    }
+    return false;
+}
+
+/* A number may end here: grammar and, for bounded integers, range. */
+static bool num_can_end(const struct frame *f)
+{
+    if (!num_accepting(f->st))
+        return false;
+    if (!f->esc || !has_bounds(f->node))
+        return true;
+    uint64_t m = mag_get(f);
+    return in_bounds(f->node, f->u8lo ? -(__int128)m : (__int128)m);
 }
 
 static int num_byte(struct frame *f, uint8_t c)
@@ -328,6 +472,15 @@ static int num_byte(struct frame *f, uint8_t c)
     /* room to finish: a state that still needs a digit needs one more byte */
     if (f->count + 1 > NUM_MAX || (!num_accepting(ns) && f->count + 2 > NUM_MAX))
         return NB_BAD;
+    if (f->esc && has_bounds(f->node)) {
+        /* integer-only: ns is N_ZERO or N_INT, c a digit */
+        uint64_t m = mag_get(f), d = (uint64_t)(c - '0');
+        m = m > (MAG_BIG - d) / 10 ? MAG_BIG : m * 10 + d;
+        if (!int_reachable(f->node, f->u8lo, m, f->pos + 1))
+            return NB_BAD;
+        mag_set(f, m);
+        f->pos++;
+    }
     f->st = ns;
     f->count++;
     return NB_OK;
@@ -390,8 +543,9 @@ static bool ws_take(struct thr *t)
 }
 
 /* The top value of t closed: the frame below takes note. */
-static void pop_done(struct thr *t, struct frame *fs)
+static void pop_done(struct gstate *st, struct thr *t, struct frame *fs)
 {
+    st->popped = true; /* stacks may have converged */
     t->depth--;
     if (t->depth == 0)
         return;
@@ -457,6 +611,10 @@ static bool start_frame(const struct jg_node *n, uint8_t c, unsigned depth, stru
         if (!(t & JG_T_STRING))
             return false;
         f->kind = F_STRING;
+        if (n->pattern) {
+            f->seen[0] = n->pattern->start[0];
+            f->seen[1] = n->pattern->start[1];
+        }
         return true;
     case 't':
     case 'f':
@@ -474,9 +632,18 @@ static bool start_frame(const struct jg_node *n, uint8_t c, unsigned depth, stru
         if (!(c == '-' || (c >= '0' && c <= '9')) || !(t & (JG_T_NUMBER | JG_T_INTEGER)))
             return false;
         f->kind = F_NUMBER;
+        if (c == '-' && n->nonneg)
+            return false;
         f->st = c == '-' ? N_MINUS : c == '0' ? N_ZERO : N_INT;
         f->esc = (t & JG_T_NUMBER) ? 0 : 1;
         f->count = 1;
+        if (f->esc && has_bounds(n)) {
+            f->u8lo = c == '-';
+            f->pos = c == '-' ? 0 : 1;
+            mag_set(f, c == '-' ? 0 : (uint64_t)(c - '0'));
+            if (!int_reachable(n, c == '-', mag_get(f), f->pos))
+                return false;
+        }
         return true;
     }
 }
@@ -500,11 +667,11 @@ static void collect(const struct jg_node *n, uint8_t c, unsigned depth, int nest
 }
 
 /* A literal that its first byte already completes (enum [1]) closes. */
-static void settle(struct thr *t, struct frame *fs)
+static void settle(struct gstate *st, struct thr *t, struct frame *fs)
 {
     struct frame *f = &fs[t->depth - 1];
     if (f->kind == F_LITERAL && lit_finished(f))
-        pop_done(t, fs);
+        pop_done(st, t, fs);
 }
 
 /* EXPECT on top of thread ti takes the first byte c of its value; several
@@ -528,10 +695,12 @@ static bool start_value(struct gstate *st, int ti, uint8_t c)
         memcpy(st->f + nt->off, fs, (t->depth - 1) * sizeof *fs);
         st->f[nt->off + t->depth - 1] = s.f[j];
         st->used = (uint16_t)(st->used + t->depth);
-        settle(nt, st->f + nt->off);
+        settle(st, nt, st->f + nt->off);
     }
     fs[t->depth - 1] = s.f[0];
-    settle(t, fs);
+    if (s.n > 1)
+        st->popped = true; /* alternatives may be the same node */
+    settle(st, t, fs);
     return true;
 }
 
@@ -557,7 +726,7 @@ static bool obj_byte(struct gstate *st, struct thr *t, struct frame *fs, struct 
         if (c == '}' && f->st != O_COMMA) {
             if (!obj_can_close(f))
                 return false;
-            pop_done(t, fs);
+            pop_done(st, t, fs);
             return true;
         }
         if (c == ',' && f->st == O_AFTER) {
@@ -570,7 +739,7 @@ static bool obj_byte(struct gstate *st, struct thr *t, struct frame *fs, struct 
     case O_KEY: {
         bool plain = f->esc == E_NONE && f->u8need == 0;
         uint32_t members = f->count; /* str_byte counts code points there */
-        int r = str_byte(f, c, 0, UINT32_MAX);
+        int r = str_byte(f, c, 0, UINT32_MAX, NULL);
         f->count = members;
         if (r == SB_BAD)
             return false;
@@ -630,30 +799,30 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
         int r;
         switch (f->kind) {
         case F_STRING:
-            r = str_byte(f, c, f->node->min_len, f->node->max_len);
+            r = str_byte(f, c, f->node->min_len, f->node->max_len, f->node->pattern);
             if (r == SB_BAD)
                 return false;
             if (r == SB_CLOSE)
-                pop_done(t, fs);
+                pop_done(st, t, fs);
             return true;
         case F_NUMBER:
             r = num_byte(f, c);
             if (r == NB_OK)
                 return true;
-            if (r == NB_BAD || !num_accepting(f->st))
+            if (r == NB_BAD || !num_can_end(f))
                 return false;
-            pop_done(t, fs);
+            pop_done(st, t, fs);
             continue; /* c belongs to the frame below */
         case F_LITERAL:
             if (narrow(lit_table(f), &f->lo, &f->hi, f->pos, c)) {
                 f->pos++;
                 if (lit_finished(f))
-                    pop_done(t, fs);
+                    pop_done(st, t, fs);
                 return true;
             }
             if (!lit_can_end(f))
                 return false;
-            pop_done(t, fs);
+            pop_done(st, t, fs);
             continue;
         case F_EXPECT:
             if (ws)
@@ -667,7 +836,7 @@ static bool tstep(struct gstate *st, int ti, uint8_t c)
             if (c == ']') {
                 if (f->count < f->node->min_items)
                     return false;
-                pop_done(t, fs);
+                pop_done(st, t, fs);
                 return true;
             }
             if (f->st == A_AFTER) {
@@ -748,6 +917,7 @@ static struct gstate *step(struct gstate *cur, struct gstate *other, uint8_t c)
     }
     other->n = 0;
     other->used = 0;
+    other->popped = false;
     for (uint16_t i = 0; i < cur->n; i++) {
         const struct thr *s = &cur->t[i];
         if (other->n >= MAX_THREADS || other->used + s->depth > POOL)
@@ -767,15 +937,15 @@ static struct gstate *step(struct gstate *cur, struct gstate *other, uint8_t c)
     }
     if (other->n == 0)
         return NULL;
-    if (other->n > 1)
+    if (other->n > 1 && other->popped)
         compact(other);
     return other;
 }
 
-static struct gstate *run(const struct gstate *src, struct gstate *a, struct gstate *b,
-                          const uint8_t *p, size_t n)
+/* Runs p[0..n) on the state in a, using b as the second buffer; returns the
+ * buffer holding the result, or NULL when every thread died. */
+static struct gstate *run(struct gstate *a, struct gstate *b, const uint8_t *p, size_t n)
 {
-    copy_state(a, src);
     struct gstate *cur = a;
     for (size_t i = 0; i < n; i++) {
         struct gstate *next = step(cur, cur == a ? b : a, p[i]);
@@ -786,6 +956,14 @@ static struct gstate *run(const struct gstate *src, struct gstate *a, struct gst
     return cur;
 }
 
+/* accept() once several threads are alive: the second buffer lives here,
+ * off the common path's stack. */
+static __attribute__((noinline)) bool accept_multi(struct gstate *a, const uint8_t *p, size_t n)
+{
+    struct gstate b;
+    return run(a, &b, p, n) != NULL;
+}
+
 static bool thread_complete(const struct gstate *st, const struct thr *t)
 {
     if (t->depth == 0)
@@ -794,7 +972,7 @@ static bool thread_complete(const struct gstate *st, const struct thr *t)
         return false;
     const struct frame *f = &st->f[t->off];
     if (f->kind == F_NUMBER)
-        return num_accepting(f->st);
+        return num_can_end(f);
     if (f->kind == F_LITERAL)
         return lit_can_end(f);
     return false;
@@ -862,8 +1040,28 @@ bool aios_json_guide_accept(const aios_json_guide *g, const char *bytes, size_t 
         return true;
     if (!g || !bytes)
         return false;
-    struct gstate a, b;
-    return run(g->cur, &a, &b, (const uint8_t *)bytes, n) != NULL;
+    const uint8_t *p = (const uint8_t *)bytes;
+    struct gstate a;
+    copy_state(&a, g->cur);
+    for (size_t i = 0; i < n; i++) {
+        if (a.n != 1)
+            return accept_multi(&a, p + i, n - i);
+        if (!step(&a, NULL, p[i])) /* one thread: in place */
+            return false;
+    }
+    return true;
+}
+
+void aios_json_guide_next_bytes(const aios_json_guide *g, uint8_t mask[32])
+{
+    memset(mask, 0, 32);
+    if (!g)
+        return;
+    for (unsigned b = 0; b < 256; b++) {
+        char c = (char)b;
+        if (aios_json_guide_accept(g, &c, 1))
+            mask[b >> 3] |= (uint8_t)(1u << (b & 7));
+    }
 }
 
 int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n)
@@ -872,7 +1070,8 @@ int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n)
         return AIOS_EINVAL;
     if (n == 0)
         return AIOS_OK;
-    struct gstate *r = run(g->cur, g->s1, g->s2, (const uint8_t *)bytes, n);
+    copy_state(g->s1, g->cur);
+    struct gstate *r = run(g->s1, g->s2, (const uint8_t *)bytes, n);
     if (!r)
         return AIOS_EINVAL;
     /* the result becomes current; the old current is scratch from now on */

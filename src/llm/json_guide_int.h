@@ -23,7 +23,7 @@
 #define JG_T_ALL 0x7fu
 
 #define JG_MAX_PROPS 128
-#define JG_MAX_ALTS 16
+#define JG_MAX_ALTS 64
 
 /* A byte string (not NUL-terminated as far as matching goes). */
 struct jg_lit {
@@ -52,10 +52,50 @@ struct jg_node {
     const struct jg_node **prefix;
     const struct jg_node *items; /* NULL: nothing past the prefix */
     uint32_t min_items, max_items;
+    /* numbers: integer bounds (inclusive; enforced for integer-only
+     * nodes), and "no minus sign" for numbers whose minimum is >= 0 */
+    int64_t imin, imax;
+    bool has_imin, has_imax;
+    bool nonneg;
     /* string (code points) */
     uint32_t min_len, max_len;
-    bool pending; /* compiler only: a $ref target still being built */
+    const struct jg_regex *pattern; /* NULL: none (or ignored) */
+    bool pending;                   /* compiler only: a $ref target still being built */
 };
+
+/* A "pattern" as an NFA over code points (json_guide_regex.c). A set of
+ * states is two 64-bit words. */
+#define JG_RE_MAX_STATES 128
+enum { JG_RE_CHAR, JG_RE_EPS, JG_RE_SPLIT, JG_RE_MATCH };
+
+struct jg_re_state {
+    uint8_t kind;
+    int16_t out, out2; /* next states (-1: none) */
+    int16_t cls;       /* CHAR: class index */
+};
+
+struct jg_regex {
+    int nstates;
+    struct jg_re_state st[JG_RE_MAX_STATES];
+    uint64_t clos[JG_RE_MAX_STATES][2]; /* epsilon closure of each state */
+    uint64_t start[2];                  /* the set before any character */
+    uint64_t live[2];                   /* states from which MATCH is reachable */
+    int16_t match;
+    uint32_t nranges;
+    const uint32_t (*ranges)[2]; /* code point ranges, class k at cls_off[k] */
+    const int16_t *cls_off, *cls_n;
+};
+
+/* AIOS_EUNSUPPORTED: outside the subset (the caller ignores the pattern);
+ * AIOS_EINVAL: not a valid pattern (*why says what). */
+int jg_regex_compile(const char *pat, size_t len, aios_arena *arena, const struct jg_regex **out,
+                     const char **why);
+/* Steps set over one code point; false when no match is reachable any more. */
+bool jg_regex_step(const struct jg_regex *re, uint64_t set[2], uint32_t cp);
+/* Whether some code point in [lo, hi] keeps a match reachable from set. */
+bool jg_regex_viable(const struct jg_regex *re, const uint64_t set[2], uint32_t lo, uint32_t hi);
+/* Whether set matches the string so far. */
+bool jg_regex_accepts(const struct jg_regex *re, const uint64_t set[2]);
 
 /* Any JSON value; and any JSON object (json_object mode). */
 extern const struct jg_node jg_any;

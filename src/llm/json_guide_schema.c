@@ -20,6 +20,7 @@
 #include "llm/json_guide_int.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -926,6 +927,59 @@ static int compile_array(struct cc *cc, const json_t *s, const char *path, struc
     return AIOS_OK;
 }
 
+static int64_t clamp_i64(double d)
+{
+    if (d >= 9.2e18)
+        return INT64_MAX;
+    if (d <= -9.2e18)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
+/* minimum / maximum / exclusive* (draft 4 booleans or draft 6 numbers) as
+ * inclusive integer bounds; numbers only learn whether '-' may start them. */
+static int compile_bounds(struct cc *cc, const json_t *s, const char *path, struct jg_node *n)
+{
+    static const char *const keys[] = {"minimum", "maximum", "exclusiveMinimum",
+                                       "exclusiveMaximum"};
+    double v[4];
+    bool has[4];
+    for (int i = 0; i < 4; i++) {
+        const json_t *x = json_object_get(s, keys[i]);
+        has[i] = json_is_number(x);
+        v[i] = has[i] ? json_number_value(x) : 0;
+        if (x && !has[i] && !(i >= 2 && json_is_boolean(x)))
+            return aios_err_set(cc->err, AIOS_EINVAL, "%s/%s: expected a number", path, keys[i]);
+    }
+    bool excl_min4 = json_is_true(json_object_get(s, "exclusiveMinimum"));
+    bool excl_max4 = json_is_true(json_object_get(s, "exclusiveMaximum"));
+    if ((has[0] && v[0] >= 0) || (has[2] && v[2] >= 0))
+        n->nonneg = true;
+    if (n->types & JG_T_NUMBER)
+        return AIOS_OK;
+    if (has[0]) {
+        n->has_imin = true;
+        n->imin = clamp_i64(excl_min4 ? floor(v[0]) + 1 : ceil(v[0]));
+    }
+    if (has[2]) {
+        int64_t m = clamp_i64(floor(v[2]) + 1);
+        n->imin = n->has_imin && n->imin > m ? n->imin : m;
+        n->has_imin = true;
+    }
+    if (has[1]) {
+        n->has_imax = true;
+        n->imax = clamp_i64(excl_max4 ? ceil(v[1]) - 1 : floor(v[1]));
+    }
+    if (has[3]) {
+        int64_t m = clamp_i64(ceil(v[3]) - 1);
+        n->imax = n->has_imax && n->imax < m ? n->imax : m;
+        n->has_imax = true;
+    }
+    if (n->has_imin && n->has_imax && n->imin > n->imax)
+        n->types &= ~JG_T_INTEGER;
+    return AIOS_OK;
+}
+
 static int compile_into(struct cc *cc, const json_t *s, const char *path, struct jg_node *n)
 {
     int rc;
@@ -1020,11 +1074,28 @@ static int compile_into(struct cc *cc, const json_t *s, const char *path, struct
         rc = compile_object(cc, s, path, n);
     if (rc == AIOS_OK && (types & JG_T_ARRAY))
         rc = compile_array(cc, s, path, n);
+    if (rc == AIOS_OK && (types & (JG_T_NUMBER | JG_T_INTEGER)))
+        rc = compile_bounds(cc, s, path, n);
     if (rc == AIOS_OK && (types & JG_T_STRING)) {
         if ((rc = get_count(cc, s, "minLength", path, &n->min_len)) == AIOS_OK)
             rc = get_count(cc, s, "maxLength", path, &n->max_len);
         if (rc == AIOS_OK && n->min_len > n->max_len)
             n->types &= ~JG_T_STRING;
+        const json_t *pat = json_object_get(s, "pattern");
+        if (rc == AIOS_OK && pat && !json_is_string(pat))
+            rc = aios_err_set(cc->err, AIOS_EINVAL, "%s/pattern: expected a string", path);
+        if (rc == AIOS_OK && pat) {
+            /* patterns outside the subset, or that this parser cannot read,
+             * are ignored (loosening) rather than failing the request */
+            const char *why;
+            int prc = jg_regex_compile(json_string_value(pat), json_string_length(pat), cc->arena,
+                                       &n->pattern, &why);
+            if (prc == AIOS_ENOMEM)
+                rc = aios_err_set(cc->err, AIOS_ENOMEM, "%s/pattern: out of memory", path);
+            if (n->pattern && !((n->pattern->start[0] & n->pattern->live[0]) ||
+                                (n->pattern->start[1] & n->pattern->live[1])))
+                n->types &= ~JG_T_STRING; /* nothing matches */
+        }
     }
 out:
     cc->depth--;

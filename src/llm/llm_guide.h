@@ -23,8 +23,16 @@
  *   draft-4 array form with additionalItems), prefixItems, minItems,
  *   maxItems, minLength, maxLength (in code points), anyOf, oneOf, allOf,
  *   $ref to "#", "#/$defs/..." or "#/definitions/...". Boolean schemas.
- * Ignored, which only loosens what is enforced: pattern, format,
- *   patternProperties' value schemas, minimum/maximum/exclusive*, multipleOf,
+ *   minimum, maximum, exclusiveMinimum, exclusiveMaximum (draft 4 booleans
+ *   or draft 6 numbers) for "integer": enforced digit by digit, so a digit
+ *   that cannot lead into the range is refused.
+ *   pattern: an ECMA-262 subset run as an NFA on decoded characters
+ *   (json_guide_regex.c lists it: classes, \d \w \s, groups, |, ? * +
+ *   {m,n}, ^ and $ at the ends); a pattern outside it is ignored.
+ * Ignored, which only loosens what is enforced: patterns outside that
+ *   subset (lookaround, backreferences, \b, inner anchors), format,
+ *   patternProperties' value schemas, the bounds of non-integer numbers
+ *   (except that minimum >= 0 refuses a leading '-'), multipleOf,
  *   uniqueItems, contains, dependencies, propertyNames, if/then/else, not;
  *   oneOf's "exactly one" (read as anyOf); keywords next to $ref; constraints
  *   next to enum/const other than type.
@@ -38,17 +46,19 @@
  *   keys named by patternProperties count as additional properties; numbers
  *   are at most 64 bytes long.
  * Limits: nesting depth 64, at most 32 consecutive whitespace bytes outside
- *   strings, 128 properties per object schema, 16 alternatives of a union
+ *   strings, 128 properties per object schema, 64 alternatives of a union
  *   tracked at once (further alternatives sharing a prefix are dropped),
  *   strings with valid escapes and UTF-8 (split characters may arrive in
  *   separate pieces; no raw control characters; surrogate escapes paired).
  *   Duplicate keys are refused for declared properties (additional keys are
  *   not remembered).
  *
- * Threads: accept() and complete() only read the guide, so several threads
- * may call them on one guide at once; feed() and reset() need exclusive use.
+ * Threads: accept(), next_bytes(), complete() and finished() only read the
+ * guide, so several threads may call them on one guide at once; feed() and
+ * reset() need exclusive use. One guide per sequence (n > 1 choices: one
+ * guide each).
  * accept() allocates nothing (it works on a copy of the state on the stack,
- * about 25 KiB).
+ * about 12 KiB, twice that while a union keeps several readings alive).
  *
  * Tool calls (tool_calls.c). Parses what a model wrote when tools were
  * offered into OpenAI-shaped tool_calls.
@@ -77,6 +87,11 @@ void aios_json_guide_free(aios_json_guide *g);
 /* Whether bytes[0..n) can extend the text fed so far towards a valid
  * document. Does not change the guide. n == 0 is true. */
 bool aios_json_guide_accept(const aios_json_guide *g, const char *bytes, size_t n);
+/* The bytes that may come next: bit b of mask[b / 8] (b & 7) is set when
+ * accept(g, &b, 1) holds. Costs 256 one-byte accepts (a few microseconds);
+ * an engine masking a whole vocabulary can drop every token whose first
+ * byte is not in the set before asking accept() about the rest. */
+void aios_json_guide_next_bytes(const aios_json_guide *g, uint8_t mask[32]);
 /* Commits bytes[0..n): AIOS_OK, or AIOS_EINVAL (guide unchanged) when
  * accept() would have said false. */
 int aios_json_guide_feed(aios_json_guide *g, const char *bytes, size_t n);
@@ -99,10 +114,13 @@ size_t aios_json_guide_fed(const aios_json_guide *g);
  *   Hermes / Qwen2.5:  <tool_call>{"name": .., "arguments": {..}}</tool_call> (one or more)
  *   Llama 3.1 / 3.2:   [<|python_tag|>]{"name": .., "parameters": {..}} (also "arguments";
  *                      several separated by ';' or newlines)
- *   Mistral:           [TOOL_CALLS][{"name": .., "arguments": {..}}, ..]
+ *   Mistral:           [TOOL_CALLS][{"name": .., "arguments": {..}}, ..], or
+ *                      [TOOL_CALLS]name[ARGS]{..} (newer tokenizers), repeated
  *   GLM-4:             name\n{json arguments}
- *   plain JSON:        an object {name, arguments} or an array of them, also
- *                      inside a ```json fence, and {"tool_calls": [..]}
+ *   plain JSON:        an object {name, arguments|parameters} (the arguments key
+ *                      must be present, so an answer {"name": "Bob"} stays
+ *                      content), an array of them, {"tool_calls": [..]}, also
+ *                      inside a ```json fence; {"function": {..}} wrappers too
  * On success *tool_calls is a new OpenAI-shaped array
  *   [{"id": "call_<n>", "type": "function",
  *     "function": {"name": "..", "arguments": "<JSON text>"}}, ..]

@@ -9,6 +9,9 @@
 #include "llm/llm.h"
 #include "test.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static aios_json_guide *mk(const char *schema_text)
@@ -101,6 +104,39 @@ static void test_any_object(void)
     aios_json_guide_free(g);
 }
 
+static bool in_mask(const uint8_t m[32], unsigned b)
+{
+    return (m[b >> 3] >> (b & 7)) & 1;
+}
+
+static void test_next_bytes(void)
+{
+    aios_json_guide *g = mk("{\"type\":\"object\",\"properties\":{\"ab\":{\"type\":"
+                            "\"boolean\"},\"ac\":{\"type\":\"null\"}},"
+                            "\"additionalProperties\":false}");
+    CHECK(g);
+    if (!g)
+        return;
+    uint8_t m[32];
+    aios_json_guide_next_bytes(g, m);
+    int n = 0;
+    for (unsigned b = 0; b < 256; b++)
+        n += in_mask(m, b);
+    CHECK_EQ_INT(n, 5); /* { and four whitespace bytes */
+    CHECK(in_mask(m, '{') && in_mask(m, ' ') && in_mask(m, '\n') && !in_mask(m, '['));
+    CHECK(aios_json_guide_feed(g, "{\"a", 3) == AIOS_OK);
+    aios_json_guide_next_bytes(g, m);
+    n = 0;
+    for (unsigned b = 0; b < 256; b++)
+        n += in_mask(m, b);
+    CHECK_EQ_INT(n, 2);
+    CHECK(in_mask(m, 'b') && in_mask(m, 'c'));
+    CHECK(aios_json_guide_feed(g, "b\":", 3) == AIOS_OK);
+    aios_json_guide_next_bytes(g, m);
+    CHECK(in_mask(m, 't') && in_mask(m, 'f') && !in_mask(m, 'n') && !in_mask(m, '"'));
+    aios_json_guide_free(g);
+}
+
 static void test_strings(void)
 {
     aios_json_guide *g = mk("{\"type\":\"string\"}");
@@ -185,6 +221,55 @@ static void test_numbers(void)
     char big[80];
     memset(big, '1', sizeof big);
     CHECK_EQ_INT(first_reject(g, big, sizeof big), 64);
+    aios_json_guide_free(g);
+
+    /* integer bounds are enforced as digits arrive (liveness included) */
+    g = mk("{\"type\":\"integer\",\"minimum\":50,\"maximum\":60}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "50");
+    ACCEPTS(g, "60");
+    REJECTS_AT(g, "7", 0);
+    REJECTS_AT(g, "61", 1);
+    REJECTS_AT(g, "-5", 0);
+    INVALID(g, "5");
+    REJECTS_AT(g, "5 ", 1);
+    aios_json_guide_free(g);
+    g = mk("{\"type\":\"integer\",\"exclusiveMinimum\":-10,\"exclusiveMaximum\":1}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "-9");
+    ACCEPTS(g, "-0");
+    ACCEPTS(g, "0");
+    REJECTS_AT(g, "-10", 2);
+    REJECTS_AT(g, "1", 0);
+    aios_json_guide_free(g);
+    g = mk("{\"type\":\"integer\",\"minimum\":1,\"maximum\":65535}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "65535");
+    REJECTS_AT(g, "65536", 4);
+    REJECTS_AT(g, "0", 0);
+    REJECTS_AT(g, "999999", 4);
+    aios_json_guide_free(g);
+    /* numbers (not integer) with minimum >= 0 only lose the minus sign */
+    g = mk("{\"type\":\"number\",\"minimum\":0.5}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "0.75");
+    REJECTS_AT(g, "-1", 0);
+    aios_json_guide_free(g);
+    /* huge magnitudes saturate without overflow */
+    g = mk("{\"type\":\"integer\",\"minimum\":-9223372036854775807}");
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "123456789012345678901234567890");
+    REJECTS_AT(g, "-92233720368547758070", 20);
     aios_json_guide_free(g);
 
     g = mk("{\"type\":\"integer\"}");
@@ -397,6 +482,35 @@ static void test_unions(void)
     aios_json_guide_free(g);
 }
 
+/* Tool choice over many tools: one alternative per tool, all starting with
+ * the same bytes, alive together until the name decides. */
+static void test_many_alternatives(void)
+{
+    struct aios_buf b;
+    aios_buf_init(&b, 0);
+    aios_buf_puts(&b, "{\"anyOf\":[");
+    for (int i = 0; i < 40; i++)
+        aios_buf_printf(&b,
+                        "%s{\"type\":\"object\",\"properties\":{\"name\":{\"const\":\"tool_%d\"},"
+                        "\"arguments\":{\"type\":\"object\",\"properties\":{\"a%d\":{\"type\":"
+                        "\"integer\"}},\"required\":[\"a%d\"],\"additionalProperties\":false}},"
+                        "\"required\":[\"name\",\"arguments\"],\"additionalProperties\":false}",
+                        i ? "," : "", i, i, i);
+    aios_buf_puts(&b, "]}");
+    aios_json_guide *g = mk(b.data);
+    aios_buf_free(&b);
+    CHECK(g);
+    if (!g)
+        return;
+    ACCEPTS(g, "{\"name\":\"tool_0\",\"arguments\":{\"a0\":1}}");
+    ACCEPTS(g, "{\"name\":\"tool_39\",\"arguments\":{\"a39\":2}}");
+    ACCEPTS(g, "{\"arguments\":{\"a17\":3},\"name\":\"tool_17\"}");
+    REJECTS_AT(g, "{\"name\":\"tool_40", 15);
+    REJECTS_AT(g, "{\"name\":\"tool_3\",\"arguments\":{\"a4", 32);
+    REJECTS_AT(g, "{\"arguments\":{\"a17\":3},\"name\":\"tool_18", 37);
+    aios_json_guide_free(g);
+}
+
 static void test_refs(void)
 {
     const char *tree =
@@ -517,16 +631,166 @@ static void test_schema_errors(void)
         json_decref(s);
     }
     /* ignored keywords compile and do not constrain */
-    aios_json_guide *g = mk("{\"type\":\"string\",\"pattern\":\"^[0-9]+$\",\"format\":\"date\"}");
+    aios_json_guide *g =
+        mk("{\"type\":\"string\",\"pattern\":\"^(?=x)[0-9]+$\",\"format\":\"date\"}");
     CHECK(g);
     if (g)
         ACCEPTS(g, "\"abc\"");
     aios_json_guide_free(g);
 }
 
+/* ---- patterns ------------------------------------------------------------ */
+
+/* JSON text of the string s (UTF-8), escaping by chance: \\uXXXX (with
+ * surrogate pairs) for some characters, the short forms where they exist. */
+static void json_quote(struct aios_rng *rng, const char *s, struct aios_buf *out)
+{
+    aios_buf_putc(out, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t cp = *p;
+        int n = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
+        if (n > 1) {
+            cp &= 0x3F >> (n - 1);
+            for (int i = 1; i < n; i++)
+                cp = cp << 6 | (p[i] & 0x3F);
+        }
+        bool esc = cp < 0x20 || cp == '"' || cp == '\\' || aios_rng_next(rng) % 4 == 0;
+        if (!esc) {
+            aios_buf_append(out, p, (size_t)n);
+        } else if (cp == '"' || cp == '\\') {
+            aios_buf_putc(out, '\\');
+            aios_buf_putc(out, (char)cp);
+        } else if (cp >= 0x10000) {
+            uint32_t v = cp - 0x10000;
+            aios_buf_printf(out, "\\u%04x\\u%04X", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+        } else {
+            aios_buf_printf(out, "\\u%04x", cp);
+        }
+        p += n;
+    }
+    aios_buf_putc(out, '"');
+}
+
+/* The guide and PCRE2 (ECMA-like options) agree on random strings. */
+static void test_patterns(void)
+{
+    static const struct {
+        const char *pattern, *alphabet[12], *seeds[3];
+    } cases[] = {
+        {"^(\\d{1,3}\\.){3}\\d{1,3}$",
+         {"1", "0", "9", "25", ".", "a", "10."},
+         {"10.0.0.1", "192.168.1.254", "1.2.3.4"}},
+        {"^[a-z][a-z0-9_-]{2,7}$", {"a", "z", "0", "_", "-", "A", "q"}, {"db-01", "web_7", "abc"}},
+        {"abc", {"a", "b", "c", "x", "\xc3\xa9"}, {"xxabcxx", "abc", "aabc"}},
+        {"^(foo|ba+r)?x*$", {"f", "o", "b", "a", "r", "x"}, {"foox", "baaarxx", ""}},
+        {"^[^a-c]+\\d?$",
+         {"a", "d", "1", " ", "\xe4\xb8\xad", "\xf0\x9f\x98\x80"},
+         {"dd1", "\xe4\xb8\xad", "zz"}},
+        {"^\\w+@\\w+\\.(com|org)$",
+         {"a", "@", ".", "com", "org", "_", "-"},
+         {"ops@corp.com", "a@b.org", "x_1@y.com"}},
+        {"^\xc3\xa9+\xe4\xb8\xad?[\xf0\x9f\x98\x80-\xf0\x9f\x98\x8f]$",
+         {"\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x90", "e"},
+         {"\xc3\xa9\xf0\x9f\x98\x80", "\xc3\xa9\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x85",
+          "\xc3\xa9\xf0\x9f\x98\x8f"}},
+        {"^(?:(?:[0-9a-f]{2}:){2}[0-9a-f]{2}|x{2,})$",
+         {"a", "f", "0", ":", "g", "x"},
+         {"aa:bb:0f", "xx", "xxxxx"}},
+    };
+    struct aios_rng rng;
+    aios_rng_seed(&rng, 99);
+    struct aios_buf text;
+    aios_buf_init(&text, 0);
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        json_t *schema = json_pack("{s:s,s:s}", "type", "string", "pattern", cases[ci].pattern);
+        struct aios_err err = {0};
+        aios_json_guide *g = NULL;
+        CHECK(aios_json_guide_create(schema, &g, &err) == AIOS_OK);
+        json_decref(schema);
+        int errc;
+        PCRE2_SIZE erroff;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR)cases[ci].pattern, PCRE2_ZERO_TERMINATED,
+                                       PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errc, &erroff, NULL);
+        CHECK(re != NULL);
+        if (!g || !re) {
+            aios_json_guide_free(g);
+            pcre2_code_free(re);
+            continue;
+        }
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+        size_t na = 0;
+        while (na < 12 && cases[ci].alphabet[na])
+            na++;
+        int matches = 0, agree = 0, total = 2000;
+        for (int i = 0; i < total; i++) {
+            char s[128] = {0};
+            if (i % 3 == 0) { /* a seed, perhaps with one more piece */
+                snprintf(s, sizeof s, "%s", cases[ci].seeds[(size_t)i % 9 / 3]);
+                if (i % 2)
+                    strncat(s, cases[ci].alphabet[aios_rng_next(&rng) % na],
+                            sizeof s - strlen(s) - 1);
+            } else {
+                int len = (int)(aios_rng_next(&rng) % 10);
+                for (int k = 0; k < len; k++)
+                    strncat(s, cases[ci].alphabet[aios_rng_next(&rng) % na],
+                            sizeof s - strlen(s) - 1);
+            }
+            aios_buf_reset(&text);
+            json_quote(&rng, s, &text);
+            bool guide = first_reject(g, text.data, text.len) < 0 && aios_json_guide_complete(g);
+            bool pcre = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0;
+            matches += pcre;
+            agree += guide == pcre;
+            CHECK_MSG(guide == pcre, "pattern %s, text %s: guide %d, PCRE2 %d", cases[ci].pattern,
+                      text.data, guide, pcre);
+        }
+        /* both verdicts must occur, or the comparison proves little */
+        CHECK_MSG(matches > 50 && matches < total - 50, "pattern %s: %d of %d match",
+                  cases[ci].pattern, matches, total);
+        pcre2_match_data_free(md);
+        pcre2_code_free(re);
+        aios_json_guide_free(g);
+    }
+    aios_buf_free(&text);
+
+    /* inside an object, and the liveness of a key's value */
+    aios_json_guide *g = mk("{\"type\":\"object\",\"properties\":{\"ip\":{\"type\":\"string\","
+                            "\"pattern\":\"^\\\\d+$\"}},\"required\":[\"ip\"]}");
+    CHECK(g);
+    if (g) {
+        ACCEPTS(g, "{\"ip\":\"42\"}");
+        REJECTS_AT(g, "{\"ip\":\"\"}", 7);
+        REJECTS_AT(g, "{\"ip\":\"4a", 8);
+        REJECTS_AT(g, "{\"ip\":\"\\n", 8); /* \\u0031 could still be a digit */
+    }
+    aios_json_guide_free(g);
+    /* deep group nesting is refused by the parser, not by the stack */
+    {
+        char deep[20001];
+        memset(deep, '(', 10000);
+        memset(deep + 10000, ')', 10000);
+        deep[20000] = 0;
+        json_t *sch = json_pack("{s:s,s:s}", "type", "string", "pattern", deep);
+        struct aios_err err = {0};
+        aios_json_guide *dg = NULL;
+        CHECK(aios_json_guide_create(sch, &dg, &err) == AIOS_OK);
+        if (dg)
+            ACCEPTS(dg, "\"anything\"");
+        aios_json_guide_free(dg);
+        json_decref(sch);
+    }
+    /* outside the subset: ignored */
+    g = mk("{\"type\":\"string\",\"pattern\":\"^(a)\\\\1$\"}");
+    CHECK(g);
+    if (g)
+        ACCEPTS(g, "\"zz\"");
+    aios_json_guide_free(g);
+}
+
 /* ---- property test ------------------------------------------------------ */
 
 struct gen {
+    int64_t lo, hi; /* bounds for the next integer when lo <= hi */
     struct aios_rng rng;
     const json_t *root;
     struct aios_buf out;
@@ -591,6 +855,11 @@ static void gen_string(struct gen *G, uint32_t minl, uint32_t maxl)
 static void gen_number(struct gen *G, bool integer)
 {
     int64_t v = (int64_t)rnd(G, 2001) - 1000;
+    if (G->lo <= G->hi && integer) {
+        v = G->lo + (int64_t)rnd(G, (uint32_t)(G->hi - G->lo + 1));
+        G->lo = 1; /* bounds apply to one number */
+        G->hi = 0;
+    }
     if (integer || rnd(G, 2))
         aios_buf_printf(&G->out, "%lld", (long long)v);
     else if (rnd(G, 2))
@@ -758,6 +1027,11 @@ static void gen(struct gen *G, const json_t *s, int depth)
     } else if (strcmp(tn, "string") == 0) {
         gen_string(G, count_of(s, "minLength", 0), count_of(s, "maxLength", 20));
     } else if (strcmp(tn, "integer") == 0) {
+        const json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
+        if (mn && mx) {
+            G->lo = json_integer_value(mn);
+            G->hi = json_integer_value(mx);
+        }
         gen_number(G, true);
     } else if (strcmp(tn, "number") == 0) {
         gen_number(G, false);
@@ -857,6 +1131,12 @@ static bool check(struct gen *G, const json_t *s, const json_t *v)
             if (!check(G, json_object_get(s, "items"), json_array_get(v, i)))
                 return false;
     }
+    if (json_is_number(v)) {
+        const json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
+        if ((mn && json_number_value(v) < json_number_value(mn)) ||
+            (mx && json_number_value(v) > json_number_value(mx)))
+            return false;
+    }
     if (json_is_string(v)) {
         size_t n = utf8_len(json_string_value(v), json_string_length(v));
         if (n < count_of(s, "minLength", 0) || n > count_of(s, "maxLength", UINT32_MAX))
@@ -883,6 +1163,7 @@ static const char *prop_schemas[] = {
     "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":4},"
     "\"active\":{\"type\":\"boolean\"},\"kind\":{\"enum\":[\"a\",\"bb\",\"ccc\",7,null]},"
     "\"extra\":{\"type\":[\"string\",\"null\"]},"
+    "\"port\":{\"type\":\"integer\",\"minimum\":-20,\"maximum\":700},"
     "\"pos\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"integer\"},"
     "\"y\":{\"type\":\"number\"}},\"required\":[\"x\"],\"additionalProperties\":false}},"
     "\"required\":[\"name\",\"age\"],\"additionalProperties\":false}",
@@ -915,7 +1196,7 @@ static void test_property(void)
             json_decref(schema);
             continue;
         }
-        struct gen G = {.root = schema};
+        struct gen G = {.root = schema, .lo = 1, .hi = 0};
         aios_rng_seed(&G.rng, 1234 + si);
         aios_buf_init(&G.out, 1 << 20);
         int accepted = 0, rejected_mutants = 0, valid_mutants = 0;
@@ -997,15 +1278,18 @@ static void test_property(void)
 int main(void)
 {
     TEST_RUN(test_any_object);
+    TEST_RUN(test_next_bytes);
     TEST_RUN(test_strings);
     TEST_RUN(test_numbers);
     TEST_RUN(test_objects);
     TEST_RUN(test_arrays);
     TEST_RUN(test_enum_const);
     TEST_RUN(test_unions);
+    TEST_RUN(test_many_alternatives);
     TEST_RUN(test_refs);
     TEST_RUN(test_limits);
     TEST_RUN(test_schema_errors);
+    TEST_RUN(test_patterns);
     TEST_RUN(test_property);
     TEST_EXIT();
 }
