@@ -42,7 +42,7 @@ void aios_jinja_free(aios_jinja_template *t);
 /* Renders with the variables of the JSON object ctx (not modified: the
  * template works on a copy). now is the clock strftime_now() reads (Unix
  * seconds, UTC). lim NULL = defaults. *out (aios_free) is NUL-terminated,
- * *out_len excludes the NUL. Every error message starts "template line N: ".
+ * *out_len excludes the NUL. Errors the template causes start "template line N: ".
  * Codes: AIOS_EINVAL the template called raise_exception(msg) (the message
  * is msg); AIOS_EFORMAT a runtime error (undefined value used, wrong types,
  * unknown filter); AIOS_ELIMIT a limit was reached; AIOS_ENOMEM. A parsed
