@@ -342,6 +342,18 @@ int jinja_split(struct jstate *st, const struct jv *in, const struct jv *sep,
     return AIOS_OK;
 }
 
+/* A float as an int64, truncated, saturating (no undefined conversion). */
+static int64_t clamp_i64(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d >= 9.2233720368547758e18)
+        return INT64_MAX;
+    if (d <= -9.2233720368547758e18)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
 /* Python's printf-style `fmt % args`: %s %r %d %i %f %x %% with flags,
  * width and precision. */
 int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args, struct jv *out)
@@ -431,8 +443,8 @@ int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args,
                 spec[k++] = 'l';
                 spec[k++] = conv == 'i' ? 'd' : conv;
                 spec[k] = 0;
-                rc = aios_buf_printf(&b, spec,
-                                     (long long)(jv_is_int(&a) ? jv_int(&a) : (int64_t)jv_num(&a)));
+                rc = aios_buf_printf(
+                    &b, spec, (long long)(jv_is_int(&a) ? jv_int(&a) : clamp_i64(jv_num(&a))));
             } else {
                 spec[k++] = conv;
                 spec[k] = 0;

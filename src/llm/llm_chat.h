@@ -42,8 +42,11 @@ void aios_jinja_free(aios_jinja_template *t);
 /* Renders with the variables of the JSON object ctx (not modified: the
  * template works on a copy). now is the clock strftime_now() reads (Unix
  * seconds, UTC). lim NULL = defaults. *out (aios_free) is NUL-terminated,
- * *out_len excludes the NUL. Errors carry the template line; a template's
- * raise_exception(msg) is AIOS_EINVAL with "template error at line N: msg". */
+ * *out_len excludes the NUL. Errors the template causes start "template line N: ".
+ * Codes: AIOS_EINVAL the template called raise_exception(msg) (the message
+ * is msg); AIOS_EFORMAT a runtime error (undefined value used, wrong types,
+ * unknown filter); AIOS_ELIMIT a limit was reached; AIOS_ENOMEM. A parsed
+ * template is read-only: several threads may render it at once. */
 int aios_jinja_render(const aios_jinja_template *t, const json_t *ctx, int64_t now,
                       const struct aios_jinja_limits *lim, char **out, size_t *out_len,
                       struct aios_err *err);

@@ -374,14 +374,14 @@ static void test_hostile(void)
     CHECK_EQ_STR(R(deep, "{\"x\": 4999}"), "4999");
     /* template size limit */
     size_t big = AIOS_JINJA_MAX_SOURCE + 1;
-    char *huge = malloc(big + 1);
+    char *huge = aios_malloc(big + 1);
     CHECK(huge != NULL);
     if (huge) {
         memset(huge, 'a', big);
         huge[big] = 0;
         aios_jinja_template *t = NULL;
         CHECK_EQ_INT(aios_jinja_parse(huge, big, &t, NULL), AIOS_ELIMIT);
-        free(huge);
+        aios_free(huge);
     }
 }
 
