@@ -25,15 +25,15 @@ const struct aios_ops_detector_param detect_ensemble_params[] = {
     {"agree", 3, 1, NMEMBERS, "members that must reach a score for the ensemble to give it"},
     {"suppress", 200, 0, 1e6, "points after an alarm during which repeats are damped"},
     {"damp", 0.5, 0, 1, "factor applied to repeated alarms' scores while suppressed"},
-    {"history", 4000, 50, 100000, "past scores per member that calibrate its rarity"},
+    {"history", 6000, 50, 100000, "past scores per member that calibrate its rarity"},
     {"min_history", 200, 10, 100000, "member scores seen before the ensemble scores"},
-    {"members", 110, 1, 255,
+    {"members", 78, 1, 255,
      "bit mask of members: 1 ewma, 2 mad, 4 seasonal, 8 spectral, "
      "16 level_shift, 32 forest, 64 holt_winters, 128 context"},
     {"combine", 1, 0, 1,
      "0: the agree-th smallest rarity; 1: geometric mean of the agree smallest"},
     {"avg", 12, 0, 1000, "also judge the mean of the last avg member scores (0: off)"},
-    {"fatigue", 0, 0, 1e6,
+    {"fatigue", 4, 0, 1e6,
      "each alarm so far multiplies the rarity needed by 1 + 1/fatigue (0: off)"},
     DETECT_VERDICT_PARAMS(0.998, 0.9999),
 };
