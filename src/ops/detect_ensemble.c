@@ -32,7 +32,7 @@ static const char *const members[] = {"ewma",        "mad",    "seasonal",     "
 
 const struct aios_ops_detector_param detect_ensemble_params[] = {
     {"agree", 3, 1, NMEMBERS, "members whose rarities are combined: all must find the point rare"},
-    {"suppress", 200, 0, 1e6, "points after an alarm during which repeats are damped"},
+    {"suppress", 100, 0, 1e6, "points after an alarm during which repeats are damped"},
     {"damp", 0.5, 0, 1, "factor applied to repeated alarms' scores while suppressed"},
     {"history", 6000, 50, 100000, "past scores per member that calibrate its rarity"},
     {"min_history", 200, 10, 100000, "member scores seen before the ensemble scores"},
