@@ -15,7 +15,8 @@
  * 3. Fatigue: each alarm already raised in the series multiplies the rarity
  *    by 1 + 1/fatigue, so a noisy series asks for ever stronger evidence.
  * 4. Suppression: after an alarm (score >= warn) repeats are damped for
- *    `suppress` points unless they are rarer than the alarm itself.
+ *    `suppress` points (unless breakthrough > 0 and a point is that much
+ *    rarer than the alarm).
  *
  * The defaults were tuned on NAB (bench/nab), where they score 62.0
  * (standard); the same corpus served to tune and to score, so read that
@@ -44,6 +45,8 @@ const struct aios_ops_detector_param detect_ensemble_params[] = {
     {"avg", 12, 0, 1000, "also judge the mean of the last avg member scores (0: off)"},
     {"fatigue", 4, 0, 1e6,
      "each alarm so far multiplies the rarity needed by 1 + 1/fatigue (0: off)"},
+    {"breakthrough", 0, 0, 1,
+     "while suppressed, a point shows if its rarity is below the alarm's times this (0: never)"},
     DETECT_VERDICT_PARAMS(0.998, 0.9999),
 };
 
@@ -61,6 +64,7 @@ struct ensemble {
     long alarms;          /* alarms raised so far */
     long suppress, quiet; /* quiet: points left in the suppression period */
     double damp, alarm;   /* alarm: the score that started the period */
+    double breakthrough;
 };
 
 static int cmp_desc(const void *a, const void *b)
@@ -140,7 +144,8 @@ static double ensemble_feed(aios_ops_detector *d, int64_t ts, double v)
     int quiet = e->quiet > 0;
     if (quiet) {
         e->quiet--;
-        if (score <= e->alarm)
+        /* a repeat shows only when far rarer than the alarm */
+        if (1.0 - score >= (1.0 - e->alarm) * e->breakthrough)
             score *= e->damp;
     }
     if (score >= d->warn) {
@@ -191,6 +196,7 @@ int detect_ensemble_create(const double *p, aios_ops_detector **out, struct aios
     e->combine = (int)p[6];
     e->avg = (int)p[7];
     e->fatigue = p[8];
+    e->breakthrough = p[9];
     e->suppress = (long)p[1];
     e->damp = p[2];
     e->min_history = (int)p[4];
