@@ -12,13 +12,14 @@
  * 2. Agreement: the `agree` smallest member rarities are combined (their
  *    geometric mean, or with combine=0 the largest of them), so one member
  *    alone cannot raise an alarm; score = 1 - combined rarity.
- * 3. Fatigue: each alarm already raised in the series multiplies the rarity
- *    by 1 + 1/fatigue, so a noisy series asks for ever stronger evidence.
+ * 3. Fatigue: with A alarms already raised in the series, the rarity is
+ *    multiplied by 1 + A/fatigue, so a noisy series needs ever stronger
+ *    evidence.
  * 4. Suppression: after an alarm (score >= warn) repeats are damped for
  *    `suppress` points (unless breakthrough > 0 and a point is that much
  *    rarer than the alarm).
  *
- * The defaults were tuned on NAB (bench/nab), where they score 62.0
+ * The defaults were tuned on NAB (bench/nab), where they score 63.7
  * (standard); the same corpus served to tune and to score, so read that
  * figure as an upper estimate for unseen data.
  */
@@ -44,7 +45,7 @@ const struct aios_ops_detector_param detect_ensemble_params[] = {
      "0: the agree-th smallest rarity; 1: geometric mean of the agree smallest"},
     {"avg", 12, 0, 1000, "also judge the mean of the last avg member scores (0: off)"},
     {"fatigue", 4, 0, 1e6,
-     "each alarm so far multiplies the rarity needed by 1 + 1/fatigue (0: off)"},
+     "with A alarms so far, rarities are multiplied by 1 + A/fatigue (0: off)"},
     {"breakthrough", 0, 0, 1,
      "while suppressed, a point shows if its rarity is below the alarm's times this (0: never)"},
     DETECT_VERDICT_PARAMS(0.998, 0.9999),
