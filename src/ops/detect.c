@@ -45,8 +45,9 @@ const struct aios_ops_detector_def aios_ops_detector_defs[] = {
      "seen before in the series (after Numenta's CAD OSE)",
      detect_context_params, detect_context_create},
     {"ensemble",
-     "ensemble of ewma, mad, seasonal, spectral_residual, level_shift and forest: needs agree "
-     "members to concur, rescales by the long-run score distribution, suppresses repeats",
+     "ensemble (default: mad, seasonal, spectral_residual, holt_winters): each member's score "
+     "calibrated to its rarity in this series, the agree rarest combined, alarm fatigue and "
+     "suppression of repeats",
      detect_ensemble_params, detect_ensemble_create},
     {NULL, NULL, NULL, NULL},
 };

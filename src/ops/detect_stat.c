@@ -93,8 +93,6 @@ static double wgauss_feed(aios_ops_detector *d, int64_t ts, double v)
              * Python's slicing does. */
             int add = g->step;
             g->n = keep;
-            int cap = g->window > g->step ? g->window : g->step;
-            (void)cap;
             memcpy(g->data + g->n, g->buf, (size_t)add * sizeof(double));
             memcpy(g->tdata + g->n, g->tbuf, (size_t)add * sizeof(int64_t));
             g->n += add;
