@@ -1,7 +1,6 @@
 /*
- * AVX-512 (F/BW/VL/DQ + VNNI) kernels for every weight type but BF16 (which
- * uses the AVX2 file). Only called after aios_cpu_get() reported all of
- * those features (types.c).
+ * AVX-512 (F/BW/VL/DQ + VNNI) kernels for every weight type. Only called
+ * after aios_cpu_get() reported all of those features (types.c).
  *
  * VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of
  * four into int32 lanes in one instruction, with no int16 saturation. For
@@ -114,6 +113,34 @@ static void dot_f16(int64_t n, float *s, const void *vx, const void *vy)
         a1 = _mm512_fmadd_ps(xv, yv, a1);
     }
     *s = hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+/* BF16 -> F32 is a 16-bit shift; no AVX512_BF16 needed. */
+static inline __m512 ld_bf16(const uint16_t *p)
+{
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
+static void dot_bf16(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const uint16_t *x = vx, *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(ld_bf16(x + i), ld_bf16(y + i), a0);
+        a1 = _mm512_fmadd_ps(ld_bf16(x + i + 16), ld_bf16(y + i + 16), a1);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(ld_bf16(x + i), ld_bf16(y + i), a0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512i xv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, x + i));
+        __m512i yv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, y + i));
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(xv, 16)),
+                             _mm512_castsi512_ps(_mm512_slli_epi32(yv, 16)), a1);
+    }
+    *s = hsum16(_mm512_add_ps(a0, a1));
 }
 
 /* ---- Q8_0 and Q4_0 ------------------------------------------------------ */
@@ -580,6 +607,8 @@ aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type)
         return dot_f32;
     case AIOS_GGML_F16:
         return dot_f16;
+    case AIOS_GGML_BF16:
+        return dot_bf16;
     case AIOS_GGML_Q8_0:
         return dot_q8_0;
     case AIOS_GGML_Q4_0:
