@@ -378,7 +378,7 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
 {
     const struct block_q4_K *x = vx;
     const struct block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m512i m4z = _mm512_set1_epi8(0xF);
     __m512 acc = _mm512_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
@@ -392,13 +392,21 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
-            const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
-            __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
-                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
-                                            _mm512_loadu_si512((const void *)q8));
-            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
+        /* 128 values per step: the 64 code bytes of two sub-block pairs in
+         * one register; low nibbles are sub-blocks 2j and 2j+2, high ones
+         * 2j+1 and 2j+3, so the activations are regrouped to match. */
+        for (int j = 0; j < 4; j += 2, q4 += 64, q8 += 128) {
+            const __m512i bits = _mm512_loadu_si512((const void *)q4);
+            const __m512i lo = _mm512_and_si512(bits, m4z);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4z);
+            const __m512i y0 = _mm512_loadu_si512((const void *)q8);
+            const __m512i y1 = _mm512_loadu_si512((const void *)(q8 + 64));
+            const __m512i ylo = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m512i yhi = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 2, 3, 2));
+            __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ylo);
+            __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, yhi);
+            sumi = _mm512_dpwssd_epi32(sumi, pl, pick2(scv, 2 * j, 2 * j + 2));
+            sumi = _mm512_dpwssd_epi32(sumi, ph, pick2(scv, 2 * j + 1, 2 * j + 3));
         }
         acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
     }
@@ -411,8 +419,8 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
 {
     const struct block_q5_K *x = vx;
     const struct block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    const __m256i one = _mm256_set1_epi8(1);
+    const __m512i m4z = _mm512_set1_epi8(0xF);
+    const __m512i sixteen = _mm512_set1_epi8(16);
     __m512 acc = _mm512_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
@@ -423,19 +431,31 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
         const __m512i scv = _mm512_cvtepu8_epi32(sm);
         const uint8_t *q5 = x[i].qs;
         const int8_t *q8 = y[i].qs;
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        const __m512i hb2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q5 += 32, q8 += 64) {
-            const __m256i bits = _mm256_loadu_si256((const __m256i *)q5);
-            __m256i hl = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one), 4);
-            __m256i hh =
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one), 4);
-            __m512i q = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(bits, m4), hl)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), hh), 1);
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
-                                            _mm512_loadu_si512((const void *)q8));
-            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
+        /* as Q4_K: two sub-block pairs per step; sub-block k's fifth bits
+         * are bit k of the 32 qh bytes */
+        for (int j = 0; j < 4; j += 2, q5 += 64, q8 += 128) {
+            const __m512i bits = _mm512_loadu_si512((const void *)q5);
+            /* +16 where sub-block k's bit k of qh is set */
+            const __mmask64 klo = _mm512_test_epi8_mask(
+                hb2, _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))),
+                                        _mm256_set1_epi8((char)(1 << (2 * j + 2))), 1));
+            const __mmask64 khi = _mm512_test_epi8_mask(
+                hb2, _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j + 1))),
+                                        _mm256_set1_epi8((char)(1 << (2 * j + 3))), 1));
+            __m512i lo = _mm512_and_si512(bits, m4z);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4z);
+            lo = _mm512_mask_add_epi8(lo, klo, lo, sixteen);
+            hi = _mm512_mask_add_epi8(hi, khi, hi, sixteen);
+            const __m512i y0 = _mm512_loadu_si512((const void *)q8);
+            const __m512i y1 = _mm512_loadu_si512((const void *)(q8 + 64));
+            const __m512i ylo = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m512i yhi = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 2, 3, 2));
+            __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ylo);
+            __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, yhi);
+            sumi = _mm512_dpwssd_epi32(sumi, pl, pick2(scv, 2 * j, 2 * j + 2));
+            sumi = _mm512_dpwssd_epi32(sumi, ph, pick2(scv, 2 * j + 1, 2 * j + 3));
         }
         acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
     }
