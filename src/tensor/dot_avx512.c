@@ -197,26 +197,46 @@ static inline __m512i nibbles2(const uint8_t *a, const uint8_t *b)
     return _mm512_shuffle_i64x2(q, q, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
+/* The 16-byte code arrays of four Q4 blocks as [a | b | c | d]. */
+static inline __m512i qs4x16(const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d)
+{
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)a));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)b), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)c), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)d), 3);
+}
+
 static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
 {
     const struct block_q4_0 *x = vx;
     const struct block_q8_0 *y = vy;
     const int64_t nb = n / QK4_0;
     const __m512i eight = _mm512_set1_epi8(8);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i zero = _mm512_setzero_si512();
+    const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
+    /* Four blocks per step: 128-bit lane k of every register is block k.
+     * Low nibbles are each block's values 0..15, high nibbles 16..31, so
+     * the activations are regrouped into the same two halves. */
     for (; i + 4 <= nb; i += 4) {
         __m128 d = _mm_mul_ps(scales4_q4_0(&x[i]), scales4_q8_0(&y[i]));
-        __m512i y0 = ld2x32(y[i].qs, y[i + 1].qs), y1 = ld2x32(y[i + 2].qs, y[i + 3].qs);
+        const __m512i v = qs4x16(x[i].qs, x[i + 1].qs, x[i + 2].qs, x[i + 3].qs);
+        const __m512i lo = _mm512_and_si512(v, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        const __m512i y01 = ld2x32(y[i].qs, y[i + 1].qs), y23 = ld2x32(y[i + 2].qs, y[i + 3].qs);
+        const __m512i ylo = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512i yhi = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
         /* (q - 8) . y = q . y - 8 * sum(y) */
-        __m512i p0 = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, nibbles2(x[i].qs, x[i + 1].qs), y0),
-                                      _mm512_dpbusd_epi32(zero, eight, y0));
-        __m512i p1 =
-            _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, nibbles2(x[i + 2].qs, x[i + 3].qs), y1),
-                             _mm512_dpbusd_epi32(zero, eight, y1));
-        acc0 = _mm512_fmadd_ps(spread2(d, 0, 1), _mm512_cvtepi32_ps(p0), acc0);
-        acc1 = _mm512_fmadd_ps(spread2(d, 2, 3), _mm512_cvtepi32_ps(p1), acc1);
+        __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, ylo), hi, yhi);
+        __m512i sy = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, eight, ylo), eight, yhi);
+        __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(p, sy));
+        __m512 dv = _mm512_permutexvar_ps(spread4, _mm512_castps128_ps512(d));
+        if (i & 4)
+            acc1 = _mm512_fmadd_ps(dv, f, acc1);
+        else
+            acc0 = _mm512_fmadd_ps(dv, f, acc0);
     }
     __m256 tail = _mm256_setzero_ps();
     for (; i < nb; i++) {
