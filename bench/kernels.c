@@ -179,6 +179,33 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
         }
+        /* mat x mat, as in prompt processing: 32 activation rows against
+         * 2048 x 2048, 1 thread, in GFLOP/s */
+        {
+            const int64_t rows = 2048, cols = 2048, nact = 32;
+            size_t rsz = aios_tensor_row_size(type, cols);
+            aios_tensor_quantize(type, tile, w, 64, cols, NULL);
+            for (int64_t r = 64; r < rows; r += 64)
+                memcpy(w + (size_t)r * rsz, w, rsz * 64);
+            struct aios_tensor_mat m = {type, cols, rows, rsz, w};
+            float *xa = aios_malloc((size_t)(nact * cols) * sizeof(float));
+            float *ya = aios_malloc((size_t)(nact * rows) * sizeof(float));
+            for (int64_t k = 0; xa && k < nact * cols; k++)
+                xa[k] = tile[k % (64 * 8192)];
+            double best = 1e30, t_end = aios_time_s() + 0.4;
+            for (int reps = 0; xa && ya && (reps < 2 || aios_time_s() < t_end); reps++) {
+                uint64_t t0 = aios_time_ns();
+                aios_tensor_matmul(pools[1], &m, xa, nact, cols, ya, rows, NULL, 0, NULL);
+                double s = (double)(aios_time_ns() - t0) * 1e-9;
+                if (s < best)
+                    best = s;
+            }
+            printf("%-5s %5lldx%-5lld   1  x %lld rows: %9.1f GFLOP/s (mat x mat)\n", name,
+                   (long long)rows, (long long)cols, (long long)nact,
+                   2.0 * (double)rows * (double)cols * (double)nact / best * 1e-9);
+            aios_free(xa);
+            aios_free(ya);
+        }
     }
     aios_free(scratch);
     aios_pool_destroy(pools[1]);

@@ -235,6 +235,14 @@ aios_vec_dot_fn aios_tensor_avx2_dot(uint32_t type);
 aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type);
 aios_from_float_fn aios_tensor_avx2_act(uint32_t act_type);
 aios_from_float_fn aios_tensor_avx512_act(uint32_t act_type);
+/* One weight row against four activation rows y, y + ystride, ... (bytes):
+ * s[0..3]. Only some types and ISAs have one (gemm_avx512.c); matmul uses
+ * it for runs of four activation rows when present. */
+typedef void (*aios_vec_dot4_fn)(int64_t n, float *s, const void *x, const void *y, size_t ystride);
+aios_vec_dot4_fn aios_tensor_avx512_dot4(uint32_t type);
+/* NULL when the ISA level has no four-row kernel for the type. */
+aios_vec_dot4_fn aios_tensor_vec_dot4_isa(uint32_t type, int isa);
+
 /* F16C row conversions (AVX2 file). */
 void aios_tensor_avx2_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 void aios_tensor_avx2_f32_to_f16(const float *x, uint16_t *y, int64_t n);

@@ -1,0 +1,184 @@
+/*
+ * AVX-512/VNNI kernels that take one weight row against four activation
+ * rows at once, for matrix x matrix products (prompt processing): the
+ * weight codes and scales are unpacked once and used four times. Each
+ * column's arithmetic is the same as the one-row kernel in dot_avx512.c,
+ * so results agree with it (and the reference) within float rounding.
+ */
+#include "tensor/avx512_util.h"
+
+#define COL(y, c, stride) ((const void *)((const char *)(y) + (size_t)(c) * (stride)))
+
+static void dot4_q4_0(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q4_0 *x = vx;
+    const int64_t nb = n / QK4_0;
+    const __m512i eight = _mm512_set1_epi8(8);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const __m128 dx = scales4_q4_0(&x[i]);
+        const __m512i v = qs4x16(x[i].qs, x[i + 1].qs, x[i + 2].qs, x[i + 3].qs);
+        const __m512i lo = _mm512_and_si512(v, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        for (int c = 0; c < 4; c++) {
+            const struct block_q8_0 *y = (const struct block_q8_0 *)COL(vy, c, ys) + i;
+            const __m512i y01 = ld2x32(y[0].qs, y[1].qs), y23 = ld2x32(y[2].qs, y[3].qs);
+            const __m512i ylo = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m512i yhi = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
+            __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, ylo), hi, yhi);
+            __m512i sy = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, eight, ylo), eight, yhi);
+            __m128 d = _mm_mul_ps(dx, scales4_q8_0(y));
+            acc[c] = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread4, _mm512_castps128_ps512(d)),
+                                     _mm512_cvtepi32_ps(_mm512_sub_epi32(p, sy)), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) {
+        float tail = 0;
+        if (i < nb)
+            aios_dot_q4_0_ref((nb - i) * QK4_0, &tail, x + i,
+                              (const struct block_q8_0 *)COL(vy, c, ys) + i);
+        s[c] = hsum16(acc[c]) + tail;
+    }
+}
+
+static void dot4_q8_0(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q8_0 *x = vx;
+    const int64_t nb = n / QK8_0;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const __m128 dx = scales4_q8_0(&x[i]);
+        const __m512i x01 = ld2x32(x[i].qs, x[i + 1].qs), x23 = ld2x32(x[i + 2].qs, x[i + 3].qs);
+        /* |x| once; x's sign is moved onto each column's activations */
+        const __mmask64 n01 = _mm512_movepi8_mask(x01), n23 = _mm512_movepi8_mask(x23);
+        const __m512i a01 = _mm512_abs_epi8(x01), a23 = _mm512_abs_epi8(x23);
+        for (int c = 0; c < 4; c++) {
+            const struct block_q8_0 *y = (const struct block_q8_0 *)COL(vy, c, ys) + i;
+            __m512i y01 = ld2x32(y[0].qs, y[1].qs), y23 = ld2x32(y[2].qs, y[3].qs);
+            y01 = _mm512_mask_sub_epi8(y01, n01, _mm512_setzero_si512(), y01);
+            y23 = _mm512_mask_sub_epi8(y23, n23, _mm512_setzero_si512(), y23);
+            __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a01, y01);
+            __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a23, y23);
+            __m128 d = _mm_mul_ps(dx, scales4_q8_0(y));
+            acc[c] = _mm512_fmadd_ps(spread2(d, 0, 1), _mm512_cvtepi32_ps(p0), acc[c]);
+            acc[c] = _mm512_fmadd_ps(spread2(d, 2, 3), _mm512_cvtepi32_ps(p1), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) {
+        float tail = 0;
+        if (i < nb)
+            aios_dot_q8_0_ref((nb - i) * QK8_0, &tail, x + i,
+                              (const struct block_q8_0 *)COL(vy, c, ys) + i);
+        s[c] = hsum16(acc[c]) + tail;
+    }
+}
+
+static void dot4_q4_K(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q4_K *x = vx;
+    const __m512i m4z = _mm512_set1_epi8(0xF);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    __m128 accm[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const __m512i scv = _mm512_cvtepu8_epi32(sm);
+        const __m512i s02 = pick2(scv, 0, 2), s13 = pick2(scv, 1, 3);
+        const __m512i s46 = pick2(scv, 4, 6), s57 = pick2(scv, 5, 7);
+        const __m512i b0 = _mm512_loadu_si512((const void *)x[i].qs);
+        const __m512i b1 = _mm512_loadu_si512((const void *)(x[i].qs + 64));
+        const __m512i lo0 = _mm512_and_si512(b0, m4z);
+        const __m512i hi0 = _mm512_and_si512(_mm512_srli_epi16(b0, 4), m4z);
+        const __m512i lo1 = _mm512_and_si512(b1, m4z);
+        const __m512i hi1 = _mm512_and_si512(_mm512_srli_epi16(b1, 4), m4z);
+        const float dx = h2f(x[i].d), dminx = h2f(x[i].dmin);
+        for (int c = 0; c < 4; c++) {
+            const struct block_q8_K *y = (const struct block_q8_K *)COL(vy, c, ys) + i;
+            accm[c] = _mm_fmadd_ps(_mm_set1_ps(y->d * dminx),
+                                   _mm_cvtepi32_ps(k4_minsum4(sm, y->bsums)), accm[c]);
+            __m512i sumi = _mm512_setzero_si512();
+            for (int h = 0; h < 2; h++) {
+                const __m512i y0 = _mm512_loadu_si512((const void *)(y->qs + 128 * h));
+                const __m512i y1 = _mm512_loadu_si512((const void *)(y->qs + 128 * h + 64));
+                const __m512i ylo = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(1, 0, 1, 0));
+                const __m512i yhi = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 2, 3, 2));
+                __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), h ? lo1 : lo0, ylo);
+                __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), h ? hi1 : hi0, yhi);
+                sumi = _mm512_dpwssd_epi32(sumi, pl, h ? s46 : s02);
+                sumi = _mm512_dpwssd_epi32(sumi, ph, h ? s57 : s13);
+            }
+            acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * dx), _mm512_cvtepi32_ps(sumi), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) {
+        __m128 m = _mm_add_ps(accm[c], _mm_movehl_ps(accm[c], accm[c]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[c] = hsum16(acc[c]) - _mm_cvtss_f32(m);
+    }
+}
+
+static void dot4_q6_K(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q6_K *x = vx;
+    const __m512i m4 = _mm512_set1_epi8(0xF);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m512i scv16 = _mm512_and_si512(scv, _mm512_set1_epi32(0xFFFF));
+        __m512i q[4], sc[4];
+        for (int h = 0; h < 2; h++) {
+            const __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h));
+            __m512i h01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(hb, m3)),
+                                             _mm256_and_si256(_mm256_srli_epi16(hb, 2), m3), 1);
+            __m512i h23 = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m3)),
+                _mm256_and_si256(_mm256_srli_epi16(hb, 6), m3), 1);
+            q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_slli_epi16(h01, 4));
+            q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                           _mm512_slli_epi16(h23, 4));
+            sc[2 * h] = pick4(scv16, 8 * h);
+            sc[2 * h + 1] = pick4(scv16, 8 * h + 4);
+        }
+        const float dx = h2f(x[i].d);
+        for (int c = 0; c < 4; c++) {
+            const struct block_q8_K *y = (const struct block_q8_K *)COL(vy, c, ys) + i;
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)y->bsums);
+            const __m512i off = _mm512_mullo_epi32(scv, _mm512_cvtepi16_epi32(bs));
+            __m512i sumi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(off, 5));
+            for (int k = 0; k < 4; k++) {
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[k],
+                                                _mm512_loadu_si512((const void *)(y->qs + 64 * k)));
+                sumi = _mm512_dpwssd_epi32(sumi, p, sc[k]);
+            }
+            acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * dx), _mm512_cvtepi32_ps(sumi), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        s[c] = hsum16(acc[c]);
+}
+
+aios_vec_dot4_fn aios_tensor_avx512_dot4(uint32_t type)
+{
+    switch (type) {
+    case AIOS_GGML_Q4_0:
+        return dot4_q4_0;
+    case AIOS_GGML_Q8_0:
+        return dot4_q8_0;
+    case AIOS_GGML_Q4_K:
+        return dot4_q4_K;
+    case AIOS_GGML_Q6_K:
+        return dot4_q6_K;
+    default:
+        return NULL;
+    }
+}
