@@ -4,9 +4,10 @@
  * RoPE angle recurrence, GELU through the same F16 table) so that a model
  * run on these matches llama.cpp within the fixtures' tolerances.
  *
- * These are the scalar references; they are cheap next to the matrix
- * products, and the compiler vectorises the simple loops for the baseline
- * ISA. Attention's inner dot products go through the dispatched kernels.
+ * These are the scalar references. Softmax and SiLU, whose cost is expf,
+ * dispatch to AVX2 versions (ops_avx2.c) with a vector exp within 2 ulp;
+ * the rest are cheap next to the matrix products. Attention's inner dot
+ * products go through the dispatched kernels.
  */
 #include "tensor/quant.h"
 
@@ -97,7 +98,7 @@ void aios_tensor_rope(float *x, int64_t n_head, int64_t head_dim, int64_t n_rot,
     aios_free(heap);
 }
 
-void aios_tensor_softmax(float *x, int64_t n)
+void aios_tensor_softmax_ref(float *x, int64_t n)
 {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++)
@@ -118,10 +119,26 @@ void aios_tensor_softmax(float *x, int64_t n)
         x[i] *= inv;
 }
 
-void aios_tensor_silu(const float *x, float *y, int64_t n)
+void aios_tensor_silu_ref(const float *x, float *y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+void aios_tensor_softmax(float *x, int64_t n)
+{
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX2)
+        aios_tensor_avx2_softmax(x, n);
+    else
+        aios_tensor_softmax_ref(x, n);
+}
+
+void aios_tensor_silu(const float *x, float *y, int64_t n)
+{
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX2)
+        aios_tensor_avx2_silu(x, y, n);
+    else
+        aios_tensor_silu_ref(x, y, n);
 }
 
 static inline float gelu_tanh(float x)

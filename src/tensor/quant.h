@@ -243,6 +243,12 @@ aios_vec_dot4_fn aios_tensor_avx512_dot4(uint32_t type);
 /* NULL when the ISA level has no four-row kernel for the type. */
 aios_vec_dot4_fn aios_tensor_vec_dot4_isa(uint32_t type, int isa);
 
+/* Element-wise references (ops.c) and their AVX2 versions (ops_avx2.c). */
+void aios_tensor_softmax_ref(float *x, int64_t n);
+void aios_tensor_silu_ref(const float *x, float *y, int64_t n);
+void aios_tensor_avx2_softmax(float *x, int64_t n);
+void aios_tensor_avx2_silu(const float *x, float *y, int64_t n);
+
 /* F16C row conversions (AVX2 file). */
 void aios_tensor_avx2_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 void aios_tensor_avx2_f32_to_f16(const float *x, uint16_t *y, int64_t n);

@@ -146,6 +146,44 @@ static void test_activations(void)
     CHECK_NEAR(aios_tensor_dot_f32(a, b, 3), 32, 0);
 }
 
+/* The AVX2 softmax and SiLU against the scalar references: the vector exp
+ * is within 2 ulp of expf, so 1e-6 relative (about 8 ulp) on each value. */
+static void test_vector_exp(void)
+{
+    if (!(aios_cpu_get()->avx2 && aios_cpu_get()->fma))
+        return;
+    enum { N = 1027 };
+    float *a = aios_malloc(N * 4), *b = aios_malloc(N * 4), *x = aios_malloc(N * 4);
+    for (int i = 0; i < N; i++)
+        x[i] = frand() * 30;
+    x[7] = -INFINITY; /* masked */
+    x[8] = -200;      /* underflows to 0 */
+    memcpy(a, x, N * 4);
+    memcpy(b, x, N * 4);
+    aios_tensor_softmax_ref(a, N);
+    aios_tensor_avx2_softmax(b, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += !(fabs(a[i] - b[i]) <= 1e-6 * fabs(a[i]) + 1e-30);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(b[7] == 0);
+    for (int i = 0; i < N; i++)
+        x[i] = frand() * 100; /* SiLU over [-100, 100]: exp over and underflow */
+    aios_tensor_silu_ref(x, a, N);
+    aios_tensor_avx2_silu(x, b, N);
+    bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += !(fabs(a[i] - b[i]) <= 1e-6 * fabs(a[i]) + 1e-30);
+    CHECK_EQ_INT(bad, 0);
+    float big[8] = {-100, -90, -88, 0, 20, 87, 88, 89}, out[8];
+    aios_tensor_avx2_silu(big, out, 8);
+    CHECK(out[0] == 0.0f || fabs(out[0]) < 1e-30); /* -100 / (1 + e^100) */
+    CHECK_NEAR(out[7], 89, 1e-5);
+    aios_free(a);
+    aios_free(b);
+    aios_free(x);
+}
+
 static void test_alibi(void)
 {
     /* fixtures/models/README: 2 heads, max_bias 8 -> 1/16 and 1/256 */
@@ -256,6 +294,7 @@ int main(void)
     TEST_RUN(test_norms);
     TEST_RUN(test_rope);
     TEST_RUN(test_activations);
+    TEST_RUN(test_vector_exp);
     TEST_RUN(test_alibi);
     TEST_RUN(test_attention);
     TEST_EXIT();
