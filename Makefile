@@ -22,7 +22,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@$(BUILD)/aios version
+	@$(BUILD)/aios serve
 
 test: build
 	@scripts/test-deps.sh

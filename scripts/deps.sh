@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config git
 libjansson-dev libsqlite3-dev libpcre2-dev libutf8proc-dev libyaml-dev
 libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libzstd-dev
 libseccomp-dev bubblewrap
-clang libclang-rt-14-dev clang-format
+clang libclang-rt-14-dev clang-format python3 jq
 prometheus"
 
 missing=""

@@ -116,6 +116,26 @@ static int apply(const struct aios_cmd_spec *spec, const struct aios_opt *o, con
     return AIOS_EXIT_USAGE;
 }
 
+/* Settings that act on the process (log level, memory cap) take effect as
+ * soon as a flag sets them; the rest are read by the commands. */
+static int apply_runtime_setting(struct aios_cli *cli, const struct aios_cmd_spec *spec,
+                                 const char *setting)
+{
+    const struct aios_cfg_def *d = aios_config_find(setting);
+    if (strcmp(d->name, "log_level") == 0) {
+        enum aios_log_level lvl;
+        if (aios_log_level_parse(aios_config_str(cli->cfg, "log_level"), &lvl) != AIOS_OK) {
+            aios_cli_usage_error(spec, "--log-level must be one of debug, info, warn, error, off");
+            return 1;
+        }
+        aios_log_set_level(lvl);
+    } else if (strcmp(d->name, "mem_limit_mb") == 0) {
+        int64_t mb = aios_config_int(cli->cfg, "mem_limit_mb");
+        aios_mem_set_limit(mb > 0 ? (size_t)mb << 20 : 0);
+    }
+    return 0;
+}
+
 int aios_cli_parse(struct aios_cli *cli, const struct aios_cmd_spec *spec, int argc, char **argv,
                    char **pos, int *npos)
 {
@@ -158,6 +178,8 @@ int aios_cli_parse(struct aios_cli *cli, const struct aios_cmd_spec *spec, int a
                     struct aios_err err;
                     if (aios_config_set(cli->cfg, setting, val, AIOS_CFG_FROM_FLAG, &err))
                         return aios_cli_usage_error(spec, "%s", err.msg);
+                    if (apply_runtime_setting(cli, spec, setting))
+                        return AIOS_EXIT_USAGE;
                     continue;
                 }
             }

@@ -75,6 +75,10 @@ int aios_cli_fail(const struct aios_cmd_spec *spec, const struct aios_err *err);
 int aios_cli_usage_error(const struct aios_cmd_spec *spec, const char *fmt, ...)
     AIOS_PRINTF(2, 3);
 
+/* Parses token ids separated by commas or blanks ("1,2,3") into *out
+ * (aios_free); at most max ids. */
+int aios_cli_parse_ids(const char *s, int32_t **out, int *n, int max, struct aios_err *err);
+
 /* The thread count the configuration asks for (0 resolved to CPU count). */
 int aios_cli_threads(const struct aios_cli *cli);
 
@@ -84,6 +88,9 @@ int aios_cli_threads(const struct aios_cli *cli);
 #define AIOS_CMD(name, summary) int aios_cmd_##name(struct aios_cli *cli, int argc, char **argv);
 #include "cli/commands.def"
 #undef AIOS_CMD
+
+/* Subcommands defined in their own files. */
+int aios_cmd_model_synth(struct aios_cli *cli, int argc, char **argv);
 
 struct aios_subcmd {
     const char *name;

@@ -91,7 +91,7 @@ aios_sampler *aios_sampler_create(const struct aios_sampling *params, int n_voca
         return NULL;
     s->p = *params;
     s->n_vocab = n_vocab;
-    s->hist_cap = params->penalty_last_n < 0 ? 1 << 16
+    s->hist_cap = params->penalty_last_n < 0   ? 1 << 16
                   : params->penalty_last_n > 0 ? params->penalty_last_n
                                                : 1;
     s->cands = aios_malloc(sizeof *s->cands * (size_t)n_vocab);

@@ -1,0 +1,194 @@
+/*
+ * `aios serve`: runs the OpenAI-compatible HTTP server until SIGINT or
+ * SIGTERM. Models named with --model are checked and handed to the engine;
+ * until the engine is wired in (open_backend below) the server runs without
+ * a backend and serves everything that needs no model.
+ */
+#include "cli/cli.h"
+#include "server/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct aios_cmd_spec serve_spec = {
+    .name = "serve",
+    .usage = "[--host H] [--port P] [--model NAME=FILE ...] [--parallel N] [--ctx N] "
+             "[--api-key KEY ...]",
+    .summary = "Run the OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions,\n"
+               "/v1/embeddings, /v1/models, /tokenize, /detokenize, /health, /metrics).",
+    .description =
+        "--host and --port are the settings of the same names. With --api-key (or keys\n"
+        "stored in DATA_DIR/api-keys as SHA-256 hashes) every endpoint but /health needs\n"
+        "`Authorization: Bearer KEY`. Request bodies are limited by http_max_body_mb.\n"
+        "SIGINT or SIGTERM stops the server: streams in progress are cancelled.",
+    .min_pos = 0,
+    .max_pos = 0,
+};
+
+/* Where the engine plugs in: fill *be from the specs and return AIOS_OK, or
+ * leave it zeroed (no backend). *state is released by close_backend. */
+static int open_backend(const struct aios_server_opts *o, struct aios_server_backend *be,
+                        void **state, struct aios_err *err)
+{
+    return aios_server_engine_backend_open(o, be, state, err);
+}
+
+static void close_backend(void *state)
+{
+    aios_server_engine_backend_close(state);
+}
+
+static int parse_models(const struct aios_strlist *l, struct aios_server_model_spec *out,
+                        char **copies, struct aios_err *err)
+{
+    for (int i = 0; i < l->n; i++) {
+        const char *eq = strchr(l->items[i], '=');
+        if (!eq || eq == l->items[i] || !eq[1])
+            return aios_err_set(err, AIOS_EINVAL, "--model expects NAME=FILE, got '%s'",
+                                l->items[i]);
+        size_t nlen = (size_t)(eq - l->items[i]);
+        if (nlen >= 128)
+            return aios_err_set(err, AIOS_EINVAL, "--model: the name is longer than 127 bytes");
+        if (!(copies[i] = aios_strndup(l->items[i], nlen)))
+            return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+        for (int j = 0; j < i; j++)
+            if (strcmp(out[j].name, copies[i]) == 0)
+                return aios_err_set(err, AIOS_EEXIST, "--model: the name '%s' is given twice",
+                                    copies[i]);
+        struct stat st;
+        if (stat(eq + 1, &st) != 0 || !S_ISREG(st.st_mode))
+            return aios_err_set(err, AIOS_ENOTFOUND, "--model %s: '%s' is not a readable file",
+                                copies[i], eq + 1);
+        out[i].name = copies[i];
+        out[i].path = eq + 1;
+    }
+    return AIOS_OK;
+}
+
+int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
+{
+    struct aios_strlist models = {0}, keys = {0};
+    int64_t parallel = 4, ctx = 0;
+    struct aios_opt opts[] = {
+        {"model", 'm', AIOS_OPT_STRLIST, &models, "NAME=FILE", "serve a GGUF model under NAME"},
+        {"parallel", 0, AIOS_OPT_INT, &parallel, "N", "sequences decoded at once (default 4)"},
+        {"ctx", 0, AIOS_OPT_INT, &ctx, "N", "context length per sequence (default: the model's)"},
+        {"api-key", 0, AIOS_OPT_STRLIST, &keys, "KEY", "accept this API key"},
+        {0},
+    };
+    struct aios_cmd_spec spec = serve_spec;
+    spec.opts = opts;
+    char **pos = aios_calloc((size_t)argc + 1, sizeof *pos);
+    struct aios_server_model_spec *mspecs = NULL;
+    char **copies = NULL;
+    void *state = NULL;
+    aios_server *srv = NULL;
+    struct aios_err err = {0};
+    int npos, rc = pos ? aios_cli_parse(cli, &spec, argc, argv, pos, &npos) : AIOS_EXIT_FAIL;
+    if (rc)
+        goto out;
+    /* main() applied the log level from file and environment; a --log-level
+     * flag lands in cfg only during the parse above. */
+    enum aios_log_level lvl;
+    if (aios_log_level_parse(aios_config_str(cli->cfg, "log_level"), &lvl) == AIOS_OK)
+        aios_log_set_level(lvl);
+    if (parallel < 1 || parallel > 1024) {
+        rc = aios_cli_usage_error(&spec, "--parallel must be in [1, 1024]");
+        goto out;
+    }
+    if (ctx < 0 || ctx > (1 << 24)) {
+        rc = aios_cli_usage_error(&spec, "--ctx must be in [0, 16777216]");
+        goto out;
+    }
+    int64_t body_mb = aios_config_int(cli->cfg, "http_max_body_mb");
+    int64_t port = aios_config_int(cli->cfg, "port");
+    if (body_mb < 1 || body_mb > 1024) {
+        rc = aios_cli_usage_error(&spec, "http_max_body_mb must be in [1, 1024]");
+        goto out;
+    }
+    if (port < 0 || port > 65535) {
+        rc = aios_cli_usage_error(&spec, "port must be in [0, 65535]");
+        goto out;
+    }
+    mspecs = aios_calloc((size_t)models.n + 1, sizeof *mspecs);
+    copies = aios_calloc((size_t)models.n + 1, sizeof *copies);
+    if (!mspecs || !copies) {
+        aios_err_set(&err, AIOS_ENOMEM, "out of memory");
+        rc = aios_cli_fail(&spec, &err);
+        goto out;
+    }
+    if (parse_models(&models, mspecs, copies, &err)) {
+        rc = err.code == AIOS_EINVAL || err.code == AIOS_EEXIST
+                 ? aios_cli_usage_error(&spec, "%s", err.msg)
+                 : aios_cli_fail(&spec, &err);
+        goto out;
+    }
+    struct aios_server_opts so = {
+        .host = aios_config_str(cli->cfg, "host"),
+        .port = (int)port,
+        .max_body = (size_t)body_mb << 20,
+        .parallel = (int)parallel,
+        .n_ctx = ctx,
+        .models = mspecs,
+        .n_models = models.n,
+        .api_keys = keys.items,
+        .n_api_keys = keys.n,
+        .data_dir = aios_config_str(cli->cfg, "data_dir"),
+    };
+    struct aios_server_backend be;
+    if (open_backend(&so, &be, &state, &err)) {
+        rc = aios_cli_fail(&spec, &err);
+        goto out;
+    }
+    bool have_backend = be.list_models != NULL;
+
+    /* Signals go to this thread only (sigwait below); the server's threads
+     * inherit the mask. SIGPIPE from a vanished client must not kill us. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (aios_server_start(&so, have_backend ? &be : NULL, &srv, &err)) {
+        rc = aios_cli_fail(&spec, &err);
+        goto out;
+    }
+    const char *host = so.host;
+    bool v6 = strchr(host, ':') != NULL;
+    printf("aios: serving on http://%s%s%s:%d (OpenAI API under /v1)\n", v6 ? "[" : "", host,
+           v6 ? "]" : "", aios_server_port(srv));
+    if (aios_server_key_count(srv) == 0)
+        printf("aios: no API key set: requests are not authenticated (use --api-key KEY)\n");
+    if (models.n == 0)
+        printf(
+            "aios: no model loaded; add one with `aios serve --model NAME=path/to/model.gguf`\n");
+    else if (!have_backend)
+        for (int i = 0; i < models.n; i++)
+            printf("aios: model %s (%s) noted, but this build has no inference engine yet\n",
+                   mspecs[i].name, mspecs[i].path);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    AIOS_INFO("server", "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    aios_server_stop(srv);
+    srv = NULL;
+    printf("aios: stopped\n");
+    rc = 0;
+out:
+    aios_server_stop(srv);
+    close_backend(state);
+    for (int i = 0; copies && i < models.n; i++)
+        aios_free(copies[i]);
+    aios_free(copies);
+    aios_free(mspecs);
+    aios_strlist_free(&models);
+    aios_strlist_free(&keys);
+    aios_free(pos);
+    return rc;
+}

@@ -1,0 +1,147 @@
+/*
+ * ops: the operations layer of aios — alarms, log parsing, metric
+ * detectors, correlation, diagnosis, tickets, script review, sandbox.
+ *
+ * This header is shared by the parts of the module; each part keeps its
+ * declarations in its own marked block below.
+ */
+#ifndef AIOS_OPS_H
+#define AIOS_OPS_H
+
+#include "base/base.h"
+
+/* ======================================================================
+ * Log parsing (src/ops/logparse_*.c, src/ops/drain.c)
+ *
+ * An online template miner of the Drain family. Each log message (the
+ * content part of a line) is cut to a bounded size, its variable parts
+ * (numbers, IPs, hex, UUIDs, MACs, paths, URLs, dates/times, ids such as
+ * blk_123, versions, and any user PCRE2 regexes) are masked to "<*>", it
+ * is split into whitespace tokens, and it walks a fixed-depth tree: the
+ * first level keys on the token count, the next depth-2 levels on the
+ * leading tokens (tokens with a digit or a mask go to a "<*>" child). In
+ * the leaf it joins the most similar cluster whose similarity reaches the
+ * threshold, and the cluster's template keeps the tokens they share, with
+ * "<*>" where they differ; otherwise it starts a new cluster. Similarity
+ * is Drain's (share of equal tokens) except that masked tokens with only
+ * punctuation around them ("<*>:") are not agreement, an exact masked
+ * match always joins, and two key=value tokens with different keys keep
+ * messages apart (see drain.c).
+ *
+ * Bounds (every one is an option below):
+ *   - a message longer than max_line bytes is cut to max_line bytes (at a
+ *     UTF-8 character boundary) before masking;
+ *   - a message with more than max_tokens tokens keeps its first
+ *     max_tokens - 1 tokens and a last token "<*>" that stands for the rest;
+ *   - at most max_clusters clusters: once they exist, a message that would
+ *     start a new cluster joins the most similar cluster of its leaf
+ *     whatever the threshold, or, when the leaf is empty, the overflow
+ *     cluster (template "<*>"), so the total is at most max_clusters + 1;
+ *   - a tree node has at most max_children children; later distinct tokens
+ *     share its "<*>" child.
+ * Memory is then bounded by about max_clusters * (3 * max_line + 17 *
+ * max_tokens + 64 * depth) bytes plus fixed scratch of about 30 * max_line
+ * bytes. Nothing grows with the number of lines parsed.
+ * ====================================================================== */
+
+/* Options of a parser; start from aios_ops_drain_opts_default(). */
+struct aios_ops_drain_opts {
+    double sim_threshold; /* 0..1; a message joins a cluster at similarity >= this (0.5) */
+    int depth;            /* tree depth, >= 3: length level + depth-2 token levels (4) */
+    int max_children;     /* children per tree node (100) */
+    int max_clusters;     /* cluster cap (20000) */
+    int max_line;         /* bytes of a message kept (4096) */
+    int max_tokens;       /* tokens of a message kept (256) */
+    bool builtin_masks;   /* the hand-written variable scanner (true) */
+    /* Extra PCRE2 patterns; every match is replaced by "<*>". They run on
+     * the text after the built-in masks (so they see "<*>" where those
+     * matched). Borrowed for the call to create only. */
+    const char *const *masks;
+    int nmasks;
+};
+void aios_ops_drain_opts_default(struct aios_ops_drain_opts *o);
+
+typedef struct aios_ops_drain aios_ops_drain;
+
+/* Creates a parser. AIOS_EINVAL names a bad option or a mask that does not
+ * compile. The parser is not thread-safe; use one per thread. */
+int aios_ops_drain_create(const struct aios_ops_drain_opts *o, aios_ops_drain **out,
+                          struct aios_err *err);
+void aios_ops_drain_destroy(aios_ops_drain *d);
+
+/* Parses one message (bytes, no NUL needed; a trailing CR/LF and outer
+ * whitespace are ignored) and returns its cluster id (>= 0; ids are
+ * dense and stable: a cluster keeps its id while its template widens),
+ * or AIOS_ENOMEM. An empty message gets the cluster of the empty template. */
+int aios_ops_drain_add(aios_ops_drain *d, const char *msg, size_t len);
+
+/* Number of clusters so far (ids are 0 .. count-1). */
+int aios_ops_drain_count(const aios_ops_drain *d);
+/* The template of cluster id, tokens joined by single spaces; owned by the
+ * parser and valid until the next add. NULL for a bad id. */
+const char *aios_ops_drain_template(const aios_ops_drain *d, int id);
+/* Messages that joined cluster id. */
+uint64_t aios_ops_drain_size(const aios_ops_drain *d, int id);
+
+/* The masking step alone (for tests and tools): writes the masked message
+ * (tokens joined by single spaces) into out (at most cap-1 bytes, always
+ * terminated) and returns its length. */
+size_t aios_ops_drain_mask(aios_ops_drain *d, const char *msg, size_t len, char *out, size_t cap);
+
+/* ---- log line formats ------------------------------------------------ */
+
+/* A loghub-style header format such as "<Date> <Time> <Level>: <Content>":
+ * <Name> is a field (a lazy match), the text between fields is a regular
+ * expression in which runs of spaces match any run of whitespace, and the
+ * whole line must match. The field named Content is the message. */
+typedef struct aios_ops_logfmt aios_ops_logfmt;
+int aios_ops_logfmt_compile(const char *format, aios_ops_logfmt **out, struct aios_err *err);
+void aios_ops_logfmt_free(aios_ops_logfmt *f);
+/* Extracts the message of one line (outer whitespace and CR/LF ignored).
+ * Returns 1 and points *msg and *msg_len into line when the line matches, 0
+ * when it does not (then *msg is the trimmed whole line). */
+int aios_ops_logfmt_content(aios_ops_logfmt *f, const char *line, size_t len, const char **msg,
+                            size_t *msg_len);
+
+/* ---- evaluation against labelled logs ------------------------------- */
+
+/* Grouping accuracy as the loghub benchmark (logparser's evaluator)
+ * defines it: a line counts as correct when the set of lines sharing its
+ * predicted group equals the set sharing its true group; GA = correct / n.
+ * truth[i] and pred[i] are group numbers of line i (any non-negative ints;
+ * truth < 0 marks a line without ground truth, left out as the evaluator
+ * drops empty EventIds). Returns GA in [0,1], or -1 when out of memory or
+ * no line has ground truth. */
+double aios_ops_logeval_ga(const int *truth, const int *pred, size_t n);
+
+/* The loghub 2k benchmark layout (see ../shared/data/loghub/README.md):
+ * one system's settings, its raw lines and their labels. */
+struct aios_ops_loghub {
+    char *log_format; /* settings.json "log_format" */
+    char **regex;     /* settings.json "regex" */
+    int nregex;
+    double st;           /* similarity threshold used for the published run */
+    int depth;           /* tree depth used for the published run */
+    double published_ga; /* Drain's GA from published.csv, or -1 */
+    size_t n;            /* lines */
+    const char **lines;  /* line i (no line end), pointing into raw */
+    size_t *line_len;
+    int *truth;       /* EventId of line i as a number, -1 when empty */
+    char **truth_tpl; /* EventTemplate of line i */
+    int ntruth_groups;
+    char *raw;
+};
+/* Loads DIR/settings.json's entry for sys, DIR/published.csv and the files
+ * of DIR/sys. Errors name the file. Free with aios_ops_loghub_free. */
+int aios_ops_loghub_load(const char *dir, const char *sys, struct aios_ops_loghub *h,
+                         struct aios_err *err);
+void aios_ops_loghub_free(struct aios_ops_loghub *h);
+/* The systems settings.json lists, in its order (free each and the array
+ * with aios_free). */
+int aios_ops_loghub_systems(const char *dir, char ***names, int *n, struct aios_err *err);
+
+/* ======================================================================
+ * end of log parsing
+ * ====================================================================== */
+
+#endif
