@@ -6,7 +6,9 @@
  * reach). The matrix is replicated over at least 256 MiB and successive
  * products walk the copies, so weights come from DRAM as in a real decode
  * step (a 2048x2048 Q4_0 matrix alone would sit in the 32 MiB L3).
- * Usage: kernels [TYPE ...] (default: every weight type).
+ * Usage: kernels [--seconds S] [TYPE ...] (default: every weight type; S is
+ * how long each figure is sampled, default 0.4; on a shared machine a
+ * longer window gives the best-of a better chance of an undisturbed run).
  * AIOS_CPU_DISABLE selects narrower kernel sets.
  */
 #include "base/base.h"
@@ -91,7 +93,15 @@ int main(int argc, char **argv)
     };
     uint32_t types[32];
     int ntypes = 0;
+    double window = 0.4;
     for (int i = 1; i < argc && ntypes < 32; i++) {
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            if (aios_parse_double(argv[++i], &window) != AIOS_OK || window <= 0 || window > 600) {
+                fprintf(stderr, "kernels: --seconds wants a number in (0, 600]\n");
+                return 2;
+            }
+            continue;
+        }
         int t = aios_tensor_type_by_name(argv[i]);
         if (t < 0 || !aios_tensor_type_traits((uint32_t)t)) {
             fprintf(stderr, "kernels: unknown type %s\n", argv[i]);
@@ -150,7 +160,7 @@ int main(int argc, char **argv)
             struct aios_tensor_mat m = {type, cols, rows, rsz, w};
             for (int nt = 1; nt <= 2; nt++) {
                 double best = 1e30, total = 0;
-                double t_end = aios_time_s() + (hot ? 0.2 : 0.4);
+                double t_end = aios_time_s() + (hot ? window / 2 : window);
                 int reps = 0;
                 while (reps < 3 || aios_time_s() < t_end) {
                     m.data = w + (size_t)(reps % ncopies) * stride;
@@ -192,7 +202,7 @@ int main(int argc, char **argv)
             float *ya = aios_malloc((size_t)(nact * rows) * sizeof(float));
             for (int64_t k = 0; xa && k < nact * cols; k++)
                 xa[k] = tile[k % (64 * 8192)];
-            double best = 1e30, t_end = aios_time_s() + 0.4;
+            double best = 1e30, t_end = aios_time_s() + window;
             for (int reps = 0; xa && ya && (reps < 2 || aios_time_s() < t_end); reps++) {
                 uint64_t t0 = aios_time_ns();
                 aios_tensor_matmul(pools[1], &m, xa, nact, cols, ya, rows, NULL, 0, NULL);
