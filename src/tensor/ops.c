@@ -232,53 +232,68 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
                        float *out, float *scratch, int64_t h0, int64_t h1)
 {
     const bool f16 = a->kv_type == AIOS_GGML_F16;
+    const bool simd = aios_tensor_isa_level() >= AIOS_ISA_AVX2;
     const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
     aios_vec_dot_fn dot = aios_tensor_vec_dot(a->kv_type);
     uint16_t qh[1024];
+    float qr[1024];
     for (int64_t h = h0; h < h1; h++) {
         const int64_t hk = h / group;
         const float slope =
             a->max_bias > 0 ? aios_tensor_alibi_slope(h, a->n_head, a->max_bias) : 0.0f;
+        const void *kh = f16 ? (const void *)((const uint16_t *)k + hk * d)
+                             : (const void *)((const float *)k + hk * d);
         for (int64_t i = 0; i < a->n_q; i++) {
             const float *qi = q + (i * a->n_head + h) * d;
             const int64_t pos = a->q_pos0 + i;
+            /* keys after the query position are masked when causal */
+            const int64_t nk = a->causal && pos + 1 < a->n_kv ? pos + 1 : a->n_kv;
             /* As ggml: the query is rounded to the KV type for the K product. */
             if (f16)
-                for (int64_t t = 0; t < d; t++)
+                for (int64_t t = 0; t < d; t++) {
                     qh[t] = aios_fp32_to_fp16(qi[t]);
-            for (int64_t j = 0; j < a->n_kv; j++) {
-                if (a->causal && j > pos) {
-                    scratch[j] = -INFINITY;
-                    continue;
+                    qr[t] = fp16_to_f32(qh[t]);
                 }
-                float s = 0;
-                if (f16)
-                    dot(d, &s, (const uint16_t *)k + j * a->kv_stride + hk * d, qh);
-                else
-                    dot(d, &s, (const float *)k + j * a->kv_stride + hk * d, qi);
+            if (simd) {
+                aios_tensor_avx2_kq(f16 ? qr : qi, kh, f16, a->kv_stride, nk, d, scratch);
+            } else {
+                for (int64_t j = 0; j < nk; j++) {
+                    if (f16)
+                        dot(d, &scratch[j], (const uint16_t *)kh + j * a->kv_stride, qh);
+                    else
+                        dot(d, &scratch[j], (const float *)kh + j * a->kv_stride, qi);
+                }
+            }
+            for (int64_t j = 0; j < nk; j++) {
                 float bias = 0.0f;
                 if (slope != 0.0f)
                     bias = slope * -(float)(pos > j ? pos - j : j - pos);
-                scratch[j] = s * a->scale + bias;
+                scratch[j] = scratch[j] * a->scale + bias;
             }
+            for (int64_t j = nk; j < a->n_kv; j++)
+                scratch[j] = -INFINITY;
             aios_tensor_softmax(scratch, a->n_kv);
             float *o = out + (i * a->n_head + h) * d;
             for (int64_t t = 0; t < d; t++)
                 o[t] = 0;
-            for (int64_t j = 0; j < a->n_kv; j++) {
+            for (int64_t j = 0; j < nk; j++) {
                 float p = scratch[j];
                 if (p == 0.0f)
                     continue;
-                if (f16) {
-                    /* and the probabilities are rounded to F16 for the V product */
+                /* and the probabilities are rounded to F16 for the V product */
+                if (f16)
                     p = fp16_to_f32(aios_fp32_to_fp16(p));
-                    const uint16_t *vj = (const uint16_t *)v + j * a->kv_stride + hk * d;
+                const void *vj =
+                    f16 ? (const void *)((const uint16_t *)v + j * a->kv_stride + hk * d)
+                        : (const void *)((const float *)v + j * a->kv_stride + hk * d);
+                if (simd) {
+                    aios_tensor_avx2_axpy(o, p, vj, f16, d);
+                } else if (f16) {
                     for (int64_t t = 0; t < d; t++)
-                        o[t] += p * fp16_to_f32(vj[t]);
+                        o[t] += p * fp16_to_f32(((const uint16_t *)vj)[t]);
                 } else {
-                    const float *vj = (const float *)v + j * a->kv_stride + hk * d;
                     for (int64_t t = 0; t < d; t++)
-                        o[t] += p * vj[t];
+                        o[t] += p * ((const float *)vj)[t];
                 }
             }
         }

@@ -96,3 +96,66 @@ void aios_tensor_avx2_silu(const float *x, float *y, int64_t n)
     for (; i < n; i++)
         y[i] = x[i] / (1.0f + expf(-x[i]));
 }
+
+/* ---- attention inner loops ---------------------------------------------- */
+
+static inline float hsum8f(__m256 v)
+{
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+
+void aios_tensor_avx2_kq(const float *q, const void *k, bool f16, int64_t kstride, int64_t n,
+                         int64_t d, float *out)
+{
+    for (int64_t j = 0; j < n; j++) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        int64_t t = 0;
+        float s = 0;
+        if (f16) {
+            const uint16_t *kj = (const uint16_t *)k + j * kstride;
+            for (; t + 16 <= d; t += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + t))),
+                                     _mm256_loadu_ps(q + t), a0);
+                a1 =
+                    _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + t + 8))),
+                                    _mm256_loadu_ps(q + t + 8), a1);
+            }
+            for (; t < d; t++)
+                s += aios_fp16_to_fp32(kj[t]) * q[t];
+        } else {
+            const float *kj = (const float *)k + j * kstride;
+            for (; t + 16 <= d; t += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(kj + t), _mm256_loadu_ps(q + t), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(kj + t + 8), _mm256_loadu_ps(q + t + 8), a1);
+            }
+            for (; t < d; t++)
+                s += kj[t] * q[t];
+        }
+        out[j] = hsum8f(_mm256_add_ps(a0, a1)) + s;
+    }
+}
+
+void aios_tensor_avx2_axpy(float *o, float p, const void *v, bool f16, int64_t d)
+{
+    const __m256 vp = _mm256_set1_ps(p);
+    int64_t t = 0;
+    if (f16) {
+        const uint16_t *vh = v;
+        for (; t + 8 <= d; t += 8) {
+            __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vh + t)));
+            _mm256_storeu_ps(o + t, _mm256_fmadd_ps(vp, x, _mm256_loadu_ps(o + t)));
+        }
+        for (; t < d; t++)
+            o[t] += p * aios_fp16_to_fp32(vh[t]);
+    } else {
+        const float *vf = v;
+        for (; t + 8 <= d; t += 8)
+            _mm256_storeu_ps(o + t,
+                             _mm256_fmadd_ps(vp, _mm256_loadu_ps(vf + t), _mm256_loadu_ps(o + t)));
+        for (; t < d; t++)
+            o[t] += p * vf[t];
+    }
+}

@@ -248,6 +248,11 @@ void aios_tensor_softmax_ref(float *x, int64_t n);
 void aios_tensor_silu_ref(const float *x, float *y, int64_t n);
 void aios_tensor_avx2_softmax(float *x, int64_t n);
 void aios_tensor_avx2_silu(const float *x, float *y, int64_t n);
+/* Attention inner loops: out[j] = q . k_j for n keys of d values (F32 or
+ * F16 keys, kstride elements apart); o += p * v (F32 or F16 v). */
+void aios_tensor_avx2_kq(const float *q, const void *k, bool f16, int64_t kstride, int64_t n,
+                         int64_t d, float *out);
+void aios_tensor_avx2_axpy(float *o, float p, const void *v, bool f16, int64_t d);
 
 /* F16C row conversions (AVX2 file). */
 void aios_tensor_avx2_f16_to_f32(const uint16_t *x, float *y, int64_t n);

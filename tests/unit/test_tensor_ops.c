@@ -199,11 +199,11 @@ static void test_alibi(void)
  * outputs of size ~1. F16 KV: the kernel rounds K, V, q and the
  * probabilities to F16 (as ggml does) while the loop does not: 5e-3. */
 static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_head,
-                      int64_t n_head_kv)
+                      int64_t n_head_kv, int64_t d)
 {
-    const int64_t n_q = 3, n_kv = 7, d = 16, pos0 = 4;
-    float q[3 * 4 * 16], kf[7 * 2 * 16], vf[7 * 2 * 16], out[3 * 4 * 16], scratch[7];
-    uint16_t kh[7 * 2 * 16], vh[7 * 2 * 16];
+    const int64_t n_q = 3, n_kv = 7, pos0 = 4;
+    float q[3 * 4 * 24], kf[7 * 2 * 24], vf[7 * 2 * 24], out[3 * 4 * 24], scratch[7];
+    uint16_t kh[7 * 2 * 24], vh[7 * 2 * 24];
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         q[i] = frand();
     for (size_t i = 0; i < sizeof kf / sizeof kf[0]; i++) {
@@ -230,7 +230,7 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
                                        scratch, NULL),
                  AIOS_OK);
     /* The threaded version computes each head the same way: identical bytes. */
-    float out_mt[3 * 4 * 16];
+    float out_mt[3 * 4 * 24];
     aios_pool *pool = aios_pool_create(3);
     CHECK_EQ_INT(aios_tensor_attention_mt(pool, &a, q, f16 ? (void *)kh : kf, f16 ? (void *)vh : vf,
                                           out_mt, NULL),
@@ -273,11 +273,13 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
 
 static void test_attention(void)
 {
-    attn_case(true, 0, AIOS_GGML_F32, 4, 2);  /* causal, GQA */
-    attn_case(false, 0, AIOS_GGML_F32, 2, 2); /* bidirectional (bert) */
-    attn_case(true, 8, AIOS_GGML_F32, 2, 2);  /* ALiBi (baichuan 13b) */
-    attn_case(true, 0, AIOS_GGML_F16, 4, 2);  /* F16 KV */
-    attn_case(true, 8, AIOS_GGML_F16, 4, 1);  /* F16 KV, ALiBi, MQA */
+    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 16);  /* causal, GQA */
+    attn_case(false, 0, AIOS_GGML_F32, 2, 2, 16); /* bidirectional (bert) */
+    attn_case(true, 8, AIOS_GGML_F32, 2, 2, 16);  /* ALiBi (baichuan 13b) */
+    attn_case(true, 0, AIOS_GGML_F16, 4, 2, 16);  /* F16 KV */
+    attn_case(true, 8, AIOS_GGML_F16, 4, 1, 16);  /* F16 KV, ALiBi, MQA */
+    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 20);  /* head_dim not a multiple of 8 */
+    attn_case(false, 0, AIOS_GGML_F16, 2, 1, 20);
     struct aios_attn_args bad = {.n_q = 1,
                                  .n_kv = 1,
                                  .n_head = 3,
