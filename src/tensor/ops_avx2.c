@@ -107,55 +107,107 @@ static inline float hsum8f(__m256 v)
     return _mm_cvtss_f32(t);
 }
 
-void aios_tensor_avx2_kq(const float *q, const void *k, bool f16, int64_t kstride, int64_t n,
-                         int64_t d, float *out)
+/* GQA-aware forms: the g queries of heads that share one KV head, so each
+ * key and value row is read from memory once for all of them.
+ *   qs: g rows of d floats; out: g rows of n_kv scores (row stride ostride)
+ *   o:  g rows of d outputs; p: g rows of probabilities (stride pstride) */
+void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, int64_t kstride,
+                               int64_t n, int64_t d, float *out, int64_t ostride)
 {
     for (int64_t j = 0; j < n; j++) {
+        const void *kj = f16 ? (const void *)((const uint16_t *)k + j * kstride)
+                             : (const void *)((const float *)k + j * kstride);
+        aios_tensor_avx2_kq_rows(qs, g, kj, f16, d, out + j, ostride);
+    }
+}
+
+void aios_tensor_avx2_kq_rows(const float *qs, int g, const void *kj, bool f16, int64_t d,
+                              float *out, int64_t ostride)
+{
+    for (int r = 0; r < g; r++) {
+        const float *q = qs + (int64_t)r * d;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0;
         int64_t t = 0;
         float s = 0;
         if (f16) {
-            const uint16_t *kj = (const uint16_t *)k + j * kstride;
+            const uint16_t *kh = kj;
             for (; t + 16 <= d; t += 16) {
-                a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + t))),
+                a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kh + t))),
                                      _mm256_loadu_ps(q + t), a0);
                 a1 =
-                    _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + t + 8))),
+                    _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kh + t + 8))),
                                     _mm256_loadu_ps(q + t + 8), a1);
             }
             for (; t < d; t++)
-                s += aios_fp16_to_fp32(kj[t]) * q[t];
+                s += aios_fp16_to_fp32(kh[t]) * q[t];
         } else {
-            const float *kj = (const float *)k + j * kstride;
+            const float *kf = kj;
             for (; t + 16 <= d; t += 16) {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(kj + t), _mm256_loadu_ps(q + t), a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(kj + t + 8), _mm256_loadu_ps(q + t + 8), a1);
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(kf + t), _mm256_loadu_ps(q + t), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(kf + t + 8), _mm256_loadu_ps(q + t + 8), a1);
             }
             for (; t < d; t++)
-                s += kj[t] * q[t];
+                s += kf[t] * q[t];
         }
-        out[j] = hsum8f(_mm256_add_ps(a0, a1)) + s;
+        out[(int64_t)r * ostride] = hsum8f(_mm256_add_ps(a0, a1)) + s;
     }
 }
 
-void aios_tensor_avx2_axpy(float *o, float p, const void *v, bool f16, int64_t d)
+/* o[r] += sum_j p[r][j] * v_j for the g output rows. 32 output values at a
+ * time are held in registers while the keys stream past; the rows of the
+ * group take turns on the same 32-value slice of V, which (128 bytes per
+ * key) stays in L2 between them, so V is read from memory once. */
+void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
+                               bool f16, int64_t vstride, int64_t n, int64_t d)
 {
-    const __m256 vp = _mm256_set1_ps(p);
     int64_t t = 0;
-    if (f16) {
-        const uint16_t *vh = v;
-        for (; t + 8 <= d; t += 8) {
-            __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vh + t)));
-            _mm256_storeu_ps(o + t, _mm256_fmadd_ps(vp, x, _mm256_loadu_ps(o + t)));
+    for (; t + 32 <= d; t += 32) {
+        for (int r = 0; r < g; r++) {
+            float *orow = o + (int64_t)r * d;
+            const float *pr = p + (int64_t)r * pstride;
+            __m256 a0 = _mm256_loadu_ps(orow + t), a1 = _mm256_loadu_ps(orow + t + 8);
+            __m256 a2 = _mm256_loadu_ps(orow + t + 16), a3 = _mm256_loadu_ps(orow + t + 24);
+            for (int64_t j = 0; j < n; j++) {
+                if (pr[j] == 0.0f)
+                    continue;
+                const __m256 pj = _mm256_set1_ps(pr[j]);
+                if (f16) {
+                    const uint16_t *vj = (const uint16_t *)v + j * vstride + t;
+                    a0 = _mm256_fmadd_ps(pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)vj)),
+                                         a0);
+                    a1 = _mm256_fmadd_ps(
+                        pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 8))), a1);
+                    a2 = _mm256_fmadd_ps(
+                        pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 16))), a2);
+                    a3 = _mm256_fmadd_ps(
+                        pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 24))), a3);
+                } else {
+                    const float *vj = (const float *)v + j * vstride + t;
+                    a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj), a0);
+                    a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8), a1);
+                    a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 16), a2);
+                    a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 24), a3);
+                }
+            }
+            _mm256_storeu_ps(orow + t, a0);
+            _mm256_storeu_ps(orow + t + 8, a1);
+            _mm256_storeu_ps(orow + t + 16, a2);
+            _mm256_storeu_ps(orow + t + 24, a3);
         }
-        for (; t < d; t++)
-            o[t] += p * aios_fp16_to_fp32(vh[t]);
-    } else {
-        const float *vf = v;
-        for (; t + 8 <= d; t += 8)
-            _mm256_storeu_ps(o + t,
-                             _mm256_fmadd_ps(vp, _mm256_loadu_ps(vf + t), _mm256_loadu_ps(o + t)));
-        for (; t < d; t++)
-            o[t] += p * vf[t];
+    }
+    if (t < d) {
+        for (int r = 0; r < g; r++) {
+            float *orow = o + (int64_t)r * d;
+            const float *pr = p + (int64_t)r * pstride;
+            for (int64_t j = 0; j < n; j++) {
+                if (pr[j] == 0.0f)
+                    continue;
+                for (int64_t u = t; u < d; u++) {
+                    float vv = f16 ? aios_fp16_to_fp32(((const uint16_t *)v)[j * vstride + u])
+                                   : ((const float *)v)[j * vstride + u];
+                    orow[u] += pr[j] * vv;
+                }
+            }
+        }
     }
 }

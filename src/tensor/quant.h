@@ -248,11 +248,14 @@ void aios_tensor_softmax_ref(float *x, int64_t n);
 void aios_tensor_silu_ref(const float *x, float *y, int64_t n);
 void aios_tensor_avx2_softmax(float *x, int64_t n);
 void aios_tensor_avx2_silu(const float *x, float *y, int64_t n);
-/* Attention inner loops: out[j] = q . k_j for n keys of d values (F32 or
- * F16 keys, kstride elements apart); o += p * v (F32 or F16 v). */
-void aios_tensor_avx2_kq(const float *q, const void *k, bool f16, int64_t kstride, int64_t n,
-                         int64_t d, float *out);
-void aios_tensor_avx2_axpy(float *o, float p, const void *v, bool f16, int64_t d);
+/* Attention inner loops for the g query heads that share a KV head
+ * (ops_avx2.c): scores q_r . k_j, and o_r += sum_j p_r[j] v_j. */
+void aios_tensor_avx2_kq_rows(const float *qs, int g, const void *kj, bool f16, int64_t d,
+                              float *out, int64_t ostride);
+void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, int64_t kstride,
+                               int64_t n, int64_t d, float *out, int64_t ostride);
+void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
+                               bool f16, int64_t vstride, int64_t n, int64_t d);
 
 /* F16C row conversions (AVX2 file). */
 void aios_tensor_avx2_f16_to_f32(const uint16_t *x, float *y, int64_t n);
