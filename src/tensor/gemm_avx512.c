@@ -182,3 +182,136 @@ aios_vec_dot4_fn aios_tensor_avx512_dot4(uint32_t type)
         return NULL;
     }
 }
+
+/* ---- Q4_0 against prepared activations ----------------------------------
+ *
+ * Per group of four Q8_0 activation blocks (128 values), 160 bytes: the
+ * four F16-rounded scales d[k] as floats, c[k] = d[k] * 8 * sum(q_k) (the
+ * -8 offset of Q4_0 codes, taken once per activation row), then the low
+ * halves (values 0..15) of the four blocks, then the high halves: the order
+ * in which four Q4_0 blocks' nibbles come out of one register. Blocks past
+ * the last whole group stay plain block_q8_0. The quantized values are
+ * those of aios_q8_0_act_avx2, i.e. ggml's. */
+struct q8x4 {
+    float d[4];
+    float c[4];
+    int8_t lo[64];
+    int8_t hi[64];
+};
+static_assert(sizeof(struct q8x4) == 160, "q8x4 layout");
+
+/* Rounded up to 16 bytes, so that rows laid out at this stride stay
+ * aligned for the float fields (rows must start 16-byte aligned). */
+static size_t q8x4_row_size(int64_t n)
+{
+    const int64_t nb = n / QK8_0;
+    size_t b =
+        (size_t)(nb / 4) * sizeof(struct q8x4) + (size_t)(nb % 4) * sizeof(struct block_q8_0);
+    return (b + 15) / 16 * 16;
+}
+
+static void q8x4_prepare(const float *x, void *vy, int64_t n)
+{
+    const int64_t nb = n / QK8_0, ng = nb / 4;
+    struct q8x4 *g = vy;
+    for (int64_t i = 0; i < ng; i++, x += 4 * QK8_0) {
+        struct block_q8_0 b[4];
+        aios_q8_0_act_avx2(x, b, 4 * QK8_0);
+        for (int k = 0; k < 4; k++) {
+            int sum = 0;
+            for (int j = 0; j < QK8_0; j++)
+                sum += b[k].qs[j];
+            g[i].d[k] = h2f(b[k].d);
+            g[i].c[k] = g[i].d[k] * (float)(8 * sum);
+            memcpy(g[i].lo + 16 * k, b[k].qs, 16);
+            memcpy(g[i].hi + 16 * k, b[k].qs + 16, 16);
+        }
+    }
+    aios_q8_0_act_avx2(x, g + ng, (nb % 4) * QK8_0);
+}
+
+static inline float hsum4(__m128 v)
+{
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    v = _mm_add_ss(v, _mm_movehdup_ps(v));
+    return _mm_cvtss_f32(v);
+}
+
+static void dot_q4_0_x4(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q4_0 *x = vx;
+    const struct q8x4 *g = vy;
+    const int64_t nb = n / QK4_0, ng = nb / 4;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    __m128 corr = _mm_setzero_ps();
+    for (int64_t i = 0; i < ng; i++) {
+        const struct block_q4_0 *xb = x + 4 * i;
+        const __m128 dx = scales4_q4_0(xb);
+        const __m512i v = qs4x16(xb[0].qs, xb[1].qs, xb[2].qs, xb[3].qs);
+        const __m512i lo = _mm512_and_si512(v, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo,
+                                        _mm512_loadu_si512((const void *)g[i].lo));
+        p = _mm512_dpbusd_epi32(p, hi, _mm512_loadu_si512((const void *)g[i].hi));
+        const __m128 d = _mm_mul_ps(dx, _mm_loadu_ps(g[i].d));
+        const __m512 dv = _mm512_permutexvar_ps(spread4, _mm512_castps128_ps512(d));
+        if (i & 1)
+            acc1 = _mm512_fmadd_ps(dv, _mm512_cvtepi32_ps(p), acc1);
+        else
+            acc0 = _mm512_fmadd_ps(dv, _mm512_cvtepi32_ps(p), acc0);
+        corr = _mm_fmadd_ps(dx, _mm_loadu_ps(g[i].c), corr);
+    }
+    float tail = 0;
+    if (nb % 4)
+        aios_dot_q4_0_ref((nb % 4) * QK4_0, &tail, x + 4 * ng, (const void *)(g + ng));
+    *s = hsum16(_mm512_add_ps(acc0, acc1)) - hsum4(corr) + tail;
+}
+
+static void dot4_q4_0_x4(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q4_0 *x = vx;
+    const int64_t nb = n / QK4_0, ng = nb / 4;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    __m128 corr[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    for (int64_t i = 0; i < ng; i++) {
+        const struct block_q4_0 *xb = x + 4 * i;
+        const __m128 dx = scales4_q4_0(xb);
+        const __m512i v = qs4x16(xb[0].qs, xb[1].qs, xb[2].qs, xb[3].qs);
+        const __m512i lo = _mm512_and_si512(v, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        for (int c = 0; c < 4; c++) {
+            const struct q8x4 *g = (const struct q8x4 *)COL(vy, c, ys) + i;
+            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo,
+                                            _mm512_loadu_si512((const void *)g->lo));
+            p = _mm512_dpbusd_epi32(p, hi, _mm512_loadu_si512((const void *)g->hi));
+            const __m128 d = _mm_mul_ps(dx, _mm_loadu_ps(g->d));
+            acc[c] = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread4, _mm512_castps128_ps512(d)),
+                                     _mm512_cvtepi32_ps(p), acc[c]);
+            corr[c] = _mm_fmadd_ps(dx, _mm_loadu_ps(g->c), corr[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) {
+        float tail = 0;
+        if (nb % 4)
+            aios_dot_q4_0_ref((nb % 4) * QK4_0, &tail, x + 4 * ng,
+                              (const void *)((const struct q8x4 *)COL(vy, c, ys) + ng));
+        s[c] = hsum16(acc[c]) - hsum4(corr[c]) + tail;
+    }
+}
+
+static const struct aios_prepared prepared_q4_0 = {
+    .row_size = q8x4_row_size,
+    .prepare = q8x4_prepare,
+    .dot = dot_q4_0_x4,
+    .dot4 = dot4_q4_0_x4,
+};
+
+const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type)
+{
+    return type == AIOS_GGML_Q4_0 ? &prepared_q4_0 : NULL;
+}

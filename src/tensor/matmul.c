@@ -2,7 +2,8 @@
  * Matrix x vector and matrix x matrix products over the thread pool.
  *
  * Phase 1 converts the n F32 activation rows to the weight type's
- * vec_dot_type (Q8_0 / Q8_1 / Q8_K / F16 / BF16; F32 is used in place),
+ * vec_dot_type (Q8_0 / Q8_1 / Q8_K / F16 / BF16; F32 is used in place), or
+ * to a kernel's prepared layout of the same values (AVX-512 Q4_0),
  * activation rows spread over the threads; a barrier; phase 2 hands out
  * chunks of weight rows from a shared counter (so a thread that the OS
  * delays does not hold the others up at the end) and walks each chunk in
@@ -37,7 +38,8 @@ static size_t act_row_stride(uint32_t type, int64_t ncols)
     const struct aios_type_traits *t = aios_tensor_type_traits(type);
     if (!t || t->vec_dot_type == AIOS_GGML_F32)
         return 0;
-    size_t rs = aios_tensor_row_size(t->vec_dot_type, ncols);
+    const struct aios_prepared *pp = aios_tensor_prepared_isa(type, aios_tensor_isa_level());
+    size_t rs = pp ? pp->row_size(ncols) : aios_tensor_row_size(t->vec_dot_type, ncols);
     return (rs + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
 }
 
@@ -120,6 +122,12 @@ int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const f
         .dot4 = aios_tensor_vec_dot4_isa(w->type, aios_tensor_isa_level()),
         .conv = aios_tensor_act_quantizer(w->type),
     };
+    const struct aios_prepared *pp = aios_tensor_prepared_isa(w->type, aios_tensor_isa_level());
+    if (pp) { /* activations in the kernel's own layout */
+        c.conv = pp->prepare;
+        c.dot = pp->dot;
+        c.dot4 = pp->dot4;
+    }
     /* Chunks: about 4 per thread, at least a few tiles, so that claiming
      * one costs nothing next to computing it. */
     int nth = pool ? aios_pool_size(pool) : 1;

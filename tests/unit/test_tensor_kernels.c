@@ -173,6 +173,61 @@ static void test_vec_dot4(void)
         CHECK(tested >= 8); /* Q4_0, Q8_0 x 3 sizes, Q4_K, Q6_K x 2 */
 }
 
+/* Kernels that take their activations in a prepared layout (AVX-512 Q4_0):
+ * one and four rows against the reference on plain activations. Sizes with
+ * no whole group of four blocks, whole groups only, and groups plus a tail. */
+static void test_prepared(void)
+{
+    const int64_t sizes[] = {96, 128, 160, 4128};
+    int tested = 0;
+    for (int isa = 0; isa <= aios_tensor_isa_level(); isa++) {
+        for (size_t k = 0; k < NTYPES; k++) {
+            uint32_t type = weight_types[k];
+            const struct aios_prepared *pp = aios_tensor_prepared_isa(type, isa);
+            if (!pp)
+                continue;
+            const struct aios_type_traits *t = aios_tensor_type_traits(type);
+            for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+                int64_t n = sizes[si];
+                size_t prs = pp->row_size(n), ars = aios_tensor_row_size(t->vec_dot_type, n);
+                float *w = aios_malloc((size_t)n * 4), *a = aios_malloc((size_t)n * 4 * 4);
+                void *wq = aios_malloc(aios_tensor_row_size(type, n));
+                uint8_t *pq = aios_malloc(prs * 4), *aq = aios_malloc(ars * 4);
+                for (int64_t i = 0; i < n; i++)
+                    w[i] = frand();
+                for (int64_t i = 0; i < 4 * n; i++)
+                    a[i] = frand() * 3;
+                t->from_float(w, wq, n);
+                for (int c = 0; c < 4; c++) {
+                    pp->prepare(a + c * n, pq + prs * c, n);
+                    aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a + c * n, aq + ars * c, n);
+                }
+                float s1, s4[4];
+                pp->dot4(n, s4, wq, pq, prs);
+                for (int c = 0; c < 4; c++) {
+                    float ref = 0;
+                    t->vec_dot(n, &ref, wq, aq + ars * c);
+                    double mag = magnitude(type, wq, aq + ars * c, n);
+                    pp->dot(n, &s1, wq, pq + prs * c);
+                    CHECK_MSG(fabs((double)s1 - ref) / mag <= TOL,
+                              "%s prepared n=%lld: %.8g vs %.8g", t->name, (long long)n, s1, ref);
+                    CHECK_MSG(fabs((double)s4[c] - ref) / mag <= TOL,
+                              "%s prepared x4 n=%lld col %d: %.8g vs %.8g", t->name, (long long)n,
+                              c, s4[c], ref);
+                }
+                tested++;
+                aios_free(w);
+                aios_free(a);
+                aios_free(wq);
+                aios_free(pq);
+                aios_free(aq);
+            }
+        }
+    }
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX512)
+        CHECK(tested >= 4);
+}
+
 /* matmul over a 3-thread pool (37 rows: uneven split; 1 and 5 activation
  * rows) against the reference row by row. */
 static void test_matmul(void)
@@ -239,6 +294,7 @@ int main(void)
     TEST_RUN(test_vec_dot_isas);
     TEST_RUN(test_extremes);
     TEST_RUN(test_vec_dot4);
+    TEST_RUN(test_prepared);
     TEST_RUN(test_matmul);
     TEST_EXIT();
 }
