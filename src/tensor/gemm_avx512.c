@@ -311,7 +311,144 @@ static const struct aios_prepared prepared_q4_0 = {
     .dot4 = dot4_q4_0_x4,
 };
 
+/* ---- Q4_K against prepared activations ----------------------------------
+ *
+ * Per Q8_K block (256 values), 288 bytes: the scale, the eight sums of each
+ * 32 values (the pairs of bsums the mins need), and the values regrouped per
+ * 128 as [0..31, 64..95, 32..63, 96..127]: the order in which the low and
+ * high nibbles of 64 Q4_K code bytes come out of one register. Values are
+ * those of aios_q8_K_act_avx2 (ggml's Q8_K). */
+struct q8kp {
+    float d;
+    int16_t pairs[8];
+    int8_t pad[12];
+    int8_t qs[256];
+};
+static_assert(sizeof(struct q8kp) == 288, "q8kp layout");
+
+static size_t q8kp_row_size(int64_t n)
+{
+    return (size_t)(n / QK_K) * sizeof(struct q8kp);
+}
+
+static void q8kp_prepare(const float *x, void *vy, int64_t n)
+{
+    struct q8kp *g = vy;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        struct block_q8_K b;
+        aios_q8_K_act_avx2(x, &b, QK_K);
+        g[i].d = b.d;
+        for (int j = 0; j < 8; j++)
+            g[i].pairs[j] = (int16_t)(b.bsums[2 * j] + b.bsums[2 * j + 1]);
+        memset(g[i].pad, 0, sizeof g[i].pad);
+        for (int h = 0; h < 2; h++) {
+            const int8_t *src = b.qs + 128 * h;
+            int8_t *dst = g[i].qs + 128 * h;
+            memcpy(dst, src, 32);
+            memcpy(dst + 32, src + 64, 32);
+            memcpy(dst + 64, src + 32, 32);
+            memcpy(dst + 96, src + 96, 32);
+        }
+    }
+}
+
+/* One unpacked Q4_K block against one prepared block: sum over sub-blocks
+ * of scale x (codes . values), in int32 lanes, for the caller to scale. */
+static inline __m512i q4k_block(const struct q8kp *y, const __m512i sc[4], const __m512i lo[2],
+                                const __m512i hi[2])
+{
+    __m512i sumi = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[h],
+                                         _mm512_loadu_si512((const void *)(y->qs + 128 * h)));
+        __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[h],
+                                         _mm512_loadu_si512((const void *)(y->qs + 128 * h + 64)));
+        sumi = _mm512_dpwssd_epi32(sumi, pl, sc[2 * h]);
+        sumi = _mm512_dpwssd_epi32(sumi, ph, sc[2 * h + 1]);
+    }
+    return sumi;
+}
+
+static inline void q4k_unpack(const struct block_q4_K *x, __m128i *sm, __m512i sc[4], __m512i lo[2],
+                              __m512i hi[2])
+{
+    const __m512i m4z = _mm512_set1_epi8(0xF);
+    *sm = k4_scales_mins(x->scales);
+    const __m512i scv = _mm512_cvtepu8_epi32(*sm);
+    sc[0] = pick2(scv, 0, 2);
+    sc[1] = pick2(scv, 1, 3);
+    sc[2] = pick2(scv, 4, 6);
+    sc[3] = pick2(scv, 5, 7);
+    for (int h = 0; h < 2; h++) {
+        const __m512i b = _mm512_loadu_si512((const void *)(x->qs + 64 * h));
+        lo[h] = _mm512_and_si512(b, m4z);
+        hi[h] = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4z);
+    }
+}
+
+/* sum_j m_j * pairs_j as 4 int32 lanes (m from the high 8 bytes of sm) */
+static inline __m128i q4k_minsum(__m128i sm, const struct q8kp *y)
+{
+    return _mm_madd_epi16(_mm_loadu_si128((const __m128i *)y->pairs),
+                          _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
+}
+
+static void dot_q4_K_p(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q4_K *x = vx;
+    const struct q8kp *y = vy;
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m128i sm;
+        __m512i sc[4], lo[2], hi[2];
+        q4k_unpack(&x[i], &sm, sc, lo, hi);
+        __m512i sumi = q4k_block(&y[i], sc, lo, hi);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(y[i].d * h2f(x[i].dmin)),
+                            _mm_cvtepi32_ps(q4k_minsum(sm, &y[i])), accm);
+    }
+    *s = hsum16(acc) - hsum4(accm);
+}
+
+static void dot4_q4_K_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q4_K *x = vx;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    __m128 accm[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m128i sm;
+        __m512i sc[4], lo[2], hi[2];
+        q4k_unpack(&x[i], &sm, sc, lo, hi);
+        const float dx = h2f(x[i].d), dminx = h2f(x[i].dmin);
+        for (int c = 0; c < 4; c++) {
+            const struct q8kp *y = (const struct q8kp *)COL(vy, c, ys) + i;
+            __m512i sumi = q4k_block(y, sc, lo, hi);
+            acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * dx), _mm512_cvtepi32_ps(sumi), acc[c]);
+            accm[c] = _mm_fmadd_ps(_mm_set1_ps(y->d * dminx), _mm_cvtepi32_ps(q4k_minsum(sm, y)),
+                                   accm[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        s[c] = hsum16(acc[c]) - hsum4(accm[c]);
+}
+
+static const struct aios_prepared prepared_q4_K = {
+    .row_size = q8kp_row_size,
+    .prepare = q8kp_prepare,
+    .dot = dot_q4_K_p,
+    .dot4 = dot4_q4_K_p,
+};
+
 const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type)
 {
-    return type == AIOS_GGML_Q4_0 ? &prepared_q4_0 : NULL;
+    switch (type) {
+    case AIOS_GGML_Q4_0:
+        return &prepared_q4_0;
+    case AIOS_GGML_Q4_K:
+        return &prepared_q4_K;
+    default:
+        return NULL;
+    }
 }

@@ -272,6 +272,7 @@ void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride,
 
 /* The AVX2 Q8_0 activation quantizer (dot_avx2.c). */
 void aios_q8_0_act_avx2(const float *x, void *y, int64_t k);
+void aios_q8_K_act_avx2(const float *x, void *y, int64_t k);
 
 /* F16C row conversions (AVX2 file). */
 void aios_tensor_avx2_f16_to_f32(const uint16_t *x, float *y, int64_t n);
