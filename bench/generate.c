@@ -78,7 +78,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = (int)strtol(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: %s [--types LIST] [--threads N] [--dir DIR] [--preset P] [--reps N]\n",
+            fprintf(stderr,
+                    "usage: %s [--types LIST] [--threads N] [--dir DIR] [--preset P] [--reps N]\n",
                     argv[0]);
             return 2;
         }
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    printf("preset %s, %d threads, isa %s, median of %d\n", preset, threads, aios_tensor_isa(), reps);
+    printf("preset %s, %d threads, isa %s, median of %d\n", preset, threads, aios_tensor_isa(),
+           reps);
     printf("%-8s %10s %10s %12s %9s %10s %9s\n", "type", "pp512", "tg128", "tg128@1024", "MB/tok",
            "tg GB/s", "RSS MB");
     char list[256];
@@ -117,7 +119,8 @@ int main(int argc, char **argv)
             return 1;
         }
         const struct aios_hparams *hp = aios_model_hparams(m);
-        struct aios_ctx_params cp = {.n_ctx = 2048, .n_seq = 1, .n_batch = 512, .n_threads = threads};
+        struct aios_ctx_params cp = {
+            .n_ctx = 2048, .n_seq = 1, .n_batch = 512, .n_threads = threads};
         aios_ctx *ctx;
         if (aios_ctx_create(m, &cp, &ctx, &err)) {
             fprintf(stderr, "%s\n", err.msg);
@@ -127,8 +130,9 @@ int main(int argc, char **argv)
         struct aios_rng rng;
         aios_rng_seed(&rng, 7);
         for (int i = 0; i < 1024; i++)
-            batch[i] = (struct aios_batch_tok){(int32_t)(aios_rng_next(&rng) % (uint64_t)hp->n_vocab),
-                                               i, 0, i == 511 || i == 1023};
+            batch[i] =
+                (struct aios_batch_tok){(int32_t)(aios_rng_next(&rng) % (uint64_t)hp->n_vocab), i,
+                                        0, i == 511 || i == 1023};
         double pp[15], tg[15], tgl[15];
         for (int r = 0; r < reps; r++) {
             double t = time_pp(ctx, batch, 512, &err);
@@ -152,7 +156,8 @@ int main(int argc, char **argv)
         double bytes = 0;
         for (int64_t i = 0; i < aios_gguf_n_tensors(g); i++) {
             const struct aios_gguf_tensor *tt = aios_gguf_tensor(g, i);
-            if (strcmp(tt->name, "token_embd.weight") != 0 || !aios_gguf_find_tensor(g, "output.weight"))
+            if (strcmp(tt->name, "token_embd.weight") != 0 ||
+                !aios_gguf_find_tensor(g, "output.weight"))
                 bytes += (double)tt->size;
         }
         double tgm = median(tg, reps);

@@ -150,7 +150,7 @@ void aios_q8_1_act_avx2(const float *x, void *vy, int64_t k)
 
 /* Q8_K as the reference computes it (scale -127/max of the signed value of
  * largest magnitude, first one on ties; ties to even), in AVX2. */
-static void q8_K_act(const float *x, void *vy, int64_t k)
+void aios_q8_K_act_avx2(const float *x, void *vy, int64_t k)
 {
     struct block_q8_K *y = vy;
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -651,7 +651,7 @@ aios_from_float_fn aios_tensor_avx2_act(uint32_t act_type)
     case AIOS_GGML_Q8_1:
         return aios_q8_1_act_avx2;
     case AIOS_GGML_Q8_K:
-        return q8_K_act;
+        return aios_q8_K_act_avx2;
     case AIOS_GGML_F16:
         return f16_act;
     default:

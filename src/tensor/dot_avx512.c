@@ -1,7 +1,6 @@
 /*
- * AVX-512 (F/BW/VL/DQ + VNNI) kernels for every weight type but BF16 (which
- * uses the AVX2 file). Only called after aios_cpu_get() reported all of
- * those features (types.c).
+ * AVX-512 (F/BW/VL/DQ + VNNI) kernels for every weight type. Only called
+ * after aios_cpu_get() reported all of those features (types.c).
  *
  * VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of
  * four into int32 lanes in one instruction, with no int16 saturation. For
@@ -15,57 +14,7 @@
  */
 #include "tensor/quant.h"
 
-#include <immintrin.h>
-
-#define h2f(h) _cvtsh_ss(h)
-
-static inline float hsum16(__m512 v)
-{
-    __m256 s = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-    __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-    t = _mm_add_ss(t, _mm_movehdup_ps(t));
-    return _mm_cvtss_f32(t);
-}
-
-static inline float hsum8(__m256 v)
-{
-    __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-    t = _mm_add_ss(t, _mm_movehdup_ps(t));
-    return _mm_cvtss_f32(t);
-}
-
-/* Four F16 scales -> four floats. */
-static inline __m128 f16x4(aios_half a, aios_half b, aios_half c, aios_half d)
-{
-    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)d, 0, 0, 0, 0));
-}
-
-/* The F16 scales of 4 consecutive 18-byte Q4_0 blocks (words 0, 9, 18, 27
- * of one 64-byte load) and of 4 consecutive 34-byte Q8_0 blocks (words 0,
- * 17, 34, 51 of two loads), as floats. */
-static inline __m128 scales4_q4_0(const void *p)
-{
-    const __m512i idx = _mm512_setr_epi64(0x001b001200090000LL, 0, 0, 0, 0, 0, 0, 0);
-    __m512i w = _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(p));
-    return _mm_cvtph_ps(_mm512_castsi512_si128(w));
-}
-
-static inline __m128 scales4_q8_0(const void *p)
-{
-    const __m512i idx = _mm512_setr_epi64(0x0033002200110000LL, 0, 0, 0, 0, 0, 0, 0);
-    __m512i a = _mm512_loadu_si512(p);
-    __m512i b = _mm512_loadu_si512((const char *)p + 64);
-    return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b)));
-}
-
-/* Broadcast float lane a of v to lanes 0..7 and lane b to lanes 8..15. */
-static inline __m512 spread2(__m128 v, int a, int b)
-{
-    const __m512i idx = _mm512_setr_epi32(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b);
-    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
-}
+#include "tensor/avx512_util.h"
 
 /* ---- float types ------------------------------------------------------- */
 
@@ -116,22 +65,35 @@ static void dot_f16(int64_t n, float *s, const void *vx, const void *vy)
     *s = hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
+/* BF16 -> F32 is a 16-bit shift; no AVX512_BF16 needed. */
+static inline __m512 ld_bf16(const uint16_t *p)
+{
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
+static void dot_bf16(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const uint16_t *x = vx, *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(ld_bf16(x + i), ld_bf16(y + i), a0);
+        a1 = _mm512_fmadd_ps(ld_bf16(x + i + 16), ld_bf16(y + i + 16), a1);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(ld_bf16(x + i), ld_bf16(y + i), a0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512i xv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, x + i));
+        __m512i yv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, y + i));
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(xv, 16)),
+                             _mm512_castsi512_ps(_mm512_slli_epi32(yv, 16)), a1);
+    }
+    *s = hsum16(_mm512_add_ps(a0, a1));
+}
+
 /* ---- Q8_0 and Q4_0 ------------------------------------------------------ */
-
-/* Two 32-byte blocks at a and b as one register. */
-static inline __m512i ld2x32(const void *a, const void *b)
-{
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
-                              _mm256_loadu_si256((const __m256i *)b), 1);
-}
-
-/* Signed x signed bytes, summed in fours. */
-static inline __m512i dot_s8(__m512i x, __m512i y)
-{
-    const __mmask64 neg = _mm512_movepi8_mask(x);
-    const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
-    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
-}
 
 static void dot_q8_0(int64_t n, float *s, const void *vx, const void *vy)
 {
@@ -176,20 +138,31 @@ static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
     const struct block_q8_0 *y = vy;
     const int64_t nb = n / QK4_0;
     const __m512i eight = _mm512_set1_epi8(8);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i zero = _mm512_setzero_si512();
+    const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
+    /* Four blocks per step: 128-bit lane k of every register is block k.
+     * Low nibbles are each block's values 0..15, high nibbles 16..31, so
+     * the activations are regrouped into the same two halves. */
     for (; i + 4 <= nb; i += 4) {
         __m128 d = _mm_mul_ps(scales4_q4_0(&x[i]), scales4_q8_0(&y[i]));
-        __m512i y0 = ld2x32(y[i].qs, y[i + 1].qs), y1 = ld2x32(y[i + 2].qs, y[i + 3].qs);
+        const __m512i v = qs4x16(x[i].qs, x[i + 1].qs, x[i + 2].qs, x[i + 3].qs);
+        const __m512i lo = _mm512_and_si512(v, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        const __m512i y01 = ld2x32(y[i].qs, y[i + 1].qs), y23 = ld2x32(y[i + 2].qs, y[i + 3].qs);
+        const __m512i ylo = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512i yhi = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
         /* (q - 8) . y = q . y - 8 * sum(y) */
-        __m512i p0 = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, nibbles2(x[i].qs, x[i + 1].qs), y0),
-                                      _mm512_dpbusd_epi32(zero, eight, y0));
-        __m512i p1 =
-            _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, nibbles2(x[i + 2].qs, x[i + 3].qs), y1),
-                             _mm512_dpbusd_epi32(zero, eight, y1));
-        acc0 = _mm512_fmadd_ps(spread2(d, 0, 1), _mm512_cvtepi32_ps(p0), acc0);
-        acc1 = _mm512_fmadd_ps(spread2(d, 2, 3), _mm512_cvtepi32_ps(p1), acc1);
+        __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, ylo), hi, yhi);
+        __m512i sy = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, eight, ylo), eight, yhi);
+        __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(p, sy));
+        __m512 dv = _mm512_permutexvar_ps(spread4, _mm512_castps128_ps512(d));
+        if (i & 4)
+            acc1 = _mm512_fmadd_ps(dv, f, acc1);
+        else
+            acc0 = _mm512_fmadd_ps(dv, f, acc0);
     }
     __m256 tail = _mm256_setzero_ps();
     for (; i < nb; i++) {
@@ -317,41 +290,11 @@ static void dot_q5_1(int64_t n, float *s, const void *vx, const void *vy)
 
 /* ---- K-quants ---------------------------------------------------------- */
 
-/* The 12 packed scale bytes of a Q4_K / Q5_K block -> 16 bytes: the eight
- * 6-bit scales, then the eight 6-bit mins (vector form of k4_scale_min). The
- * 16-byte load reads 4 bytes past the scales, still inside the block. */
-static inline __m128i k4_scales_mins(const uint8_t *q)
-{
-    const __m128i v = _mm_loadu_si128((const __m128i *)q);           /* lanes a, b, c */
-    const __m128i lo = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f)); /* s0, m0 */
-    __m128i cc = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2));
-    cc = _mm_and_si128(_mm_srlv_epi32(cc, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
-    const __m128i ab = _mm_and_si128(_mm_srli_epi32(v, 2), _mm_set1_epi32(0x30303030));
-    const __m128i hi = _mm_or_si128(cc, ab); /* s1, m1 */
-    return _mm_unpacklo_epi32(lo, hi);       /* s0, s1, m0, m1 */
-}
-
-/* sum_j m[j] * (bsums[2j] + bsums[2j+1]) as 4 int32 lanes, m from the high
- * 8 bytes of sm. */
-static inline __m128i k4_minsum4(__m128i sm, const int16_t *bsums)
-{
-    __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
-    __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    return _mm_madd_epi16(pair, _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
-}
-
-/* Lanes 0..7 = s[a], lanes 8..15 = s[b] of 16 int32 scales. */
-static inline __m512i pick2(__m512i sc, int a, int b)
-{
-    return _mm512_permutexvar_epi32(
-        _mm512_setr_epi32(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b), sc);
-}
-
 static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
 {
     const struct block_q4_K *x = vx;
     const struct block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m512i m4z = _mm512_set1_epi8(0xF);
     __m512 acc = _mm512_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
@@ -365,13 +308,21 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
-            const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
-            __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
-                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
-                                            _mm512_loadu_si512((const void *)q8));
-            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
+        /* 128 values per step: the 64 code bytes of two sub-block pairs in
+         * one register; low nibbles are sub-blocks 2j and 2j+2, high ones
+         * 2j+1 and 2j+3, so the activations are regrouped to match. */
+        for (int j = 0; j < 4; j += 2, q4 += 64, q8 += 128) {
+            const __m512i bits = _mm512_loadu_si512((const void *)q4);
+            const __m512i lo = _mm512_and_si512(bits, m4z);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4z);
+            const __m512i y0 = _mm512_loadu_si512((const void *)q8);
+            const __m512i y1 = _mm512_loadu_si512((const void *)(q8 + 64));
+            const __m512i ylo = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m512i yhi = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 2, 3, 2));
+            __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ylo);
+            __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, yhi);
+            sumi = _mm512_dpwssd_epi32(sumi, pl, pick2(scv, 2 * j, 2 * j + 2));
+            sumi = _mm512_dpwssd_epi32(sumi, ph, pick2(scv, 2 * j + 1, 2 * j + 3));
         }
         acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
     }
@@ -384,8 +335,8 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
 {
     const struct block_q5_K *x = vx;
     const struct block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    const __m256i one = _mm256_set1_epi8(1);
+    const __m512i m4z = _mm512_set1_epi8(0xF);
+    const __m512i sixteen = _mm512_set1_epi8(16);
     __m512 acc = _mm512_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
@@ -396,34 +347,37 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
         const __m512i scv = _mm512_cvtepu8_epi32(sm);
         const uint8_t *q5 = x[i].qs;
         const int8_t *q8 = y[i].qs;
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        const __m512i hb2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q5 += 32, q8 += 64) {
-            const __m256i bits = _mm256_loadu_si256((const __m256i *)q5);
-            __m256i hl = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one), 4);
-            __m256i hh =
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one), 4);
-            __m512i q = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(bits, m4), hl)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), hh), 1);
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
-                                            _mm512_loadu_si512((const void *)q8));
-            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
+        /* as Q4_K: two sub-block pairs per step; sub-block k's fifth bits
+         * are bit k of the 32 qh bytes */
+        for (int j = 0; j < 4; j += 2, q5 += 64, q8 += 128) {
+            const __m512i bits = _mm512_loadu_si512((const void *)q5);
+            /* +16 where sub-block k's bit k of qh is set */
+            const __mmask64 klo = _mm512_test_epi8_mask(
+                hb2, _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))),
+                                        _mm256_set1_epi8((char)(1 << (2 * j + 2))), 1));
+            const __mmask64 khi = _mm512_test_epi8_mask(
+                hb2, _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j + 1))),
+                                        _mm256_set1_epi8((char)(1 << (2 * j + 3))), 1));
+            __m512i lo = _mm512_and_si512(bits, m4z);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4z);
+            lo = _mm512_mask_add_epi8(lo, klo, lo, sixteen);
+            hi = _mm512_mask_add_epi8(hi, khi, hi, sixteen);
+            const __m512i y0 = _mm512_loadu_si512((const void *)q8);
+            const __m512i y1 = _mm512_loadu_si512((const void *)(q8 + 64));
+            const __m512i ylo = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m512i yhi = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 2, 3, 2));
+            __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ylo);
+            __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, yhi);
+            sumi = _mm512_dpwssd_epi32(sumi, pl, pick2(scv, 2 * j, 2 * j + 2));
+            sumi = _mm512_dpwssd_epi32(sumi, ph, pick2(scv, 2 * j + 1, 2 * j + 3));
         }
         acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
     }
     accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
     accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
     *s = hsum16(acc) - _mm_cvtss_f32(accm);
-}
-
-/* Lanes 4k..4k+3 = sc[base + k] for k < 4 (a 16-value sub-block spans four
- * dpbusd lanes). */
-static inline __m512i pick4(__m512i sc, int base)
-{
-    const int a = base, b = base + 1, c = base + 2, d = base + 3;
-    return _mm512_permutexvar_epi32(
-        _mm512_setr_epi32(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d), sc);
 }
 
 static void dot_q6_K(int64_t n, float *s, const void *vx, const void *vy)
@@ -580,6 +534,8 @@ aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type)
         return dot_f32;
     case AIOS_GGML_F16:
         return dot_f16;
+    case AIOS_GGML_BF16:
+        return dot_bf16;
     case AIOS_GGML_Q8_0:
         return dot_q8_0;
     case AIOS_GGML_Q4_0:

@@ -2,7 +2,8 @@
  * Matrix x vector and matrix x matrix products over the thread pool.
  *
  * Phase 1 converts the n F32 activation rows to the weight type's
- * vec_dot_type (Q8_0 / Q8_1 / Q8_K / F16 / BF16; F32 is used in place),
+ * vec_dot_type (Q8_0 / Q8_1 / Q8_K / F16 / BF16; F32 is used in place), or
+ * to a kernel's prepared layout of the same values (AVX-512 Q4_0),
  * activation rows spread over the threads; a barrier; phase 2 hands out
  * chunks of weight rows from a shared counter (so a thread that the OS
  * delays does not hold the others up at the end) and walks each chunk in
@@ -26,6 +27,7 @@ struct mm_ctx {
     char *act;     /* converted activations, or NULL to use x directly */
     size_t act_rs; /* bytes between converted rows */
     aios_vec_dot_fn dot;
+    aios_vec_dot4_fn dot4; /* NULL, or four activation rows at once */
     aios_from_float_fn conv;
     int64_t chunk;        /* rows per chunk */
     _Atomic int64_t next; /* next unclaimed chunk */
@@ -36,7 +38,8 @@ static size_t act_row_stride(uint32_t type, int64_t ncols)
     const struct aios_type_traits *t = aios_tensor_type_traits(type);
     if (!t || t->vec_dot_type == AIOS_GGML_F32)
         return 0;
-    size_t rs = aios_tensor_row_size(t->vec_dot_type, ncols);
+    const struct aios_prepared *pp = aios_tensor_prepared_isa(type, aios_tensor_isa_level());
+    size_t rs = pp ? pp->row_size(ncols) : aios_tensor_row_size(t->vec_dot_type, ncols);
     return (rs + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
 }
 
@@ -66,7 +69,19 @@ static void mm_worker(void *arg, int ith, int nth)
         int64_t r1 = r0 + c->chunk < w->nrows ? r0 + c->chunk : w->nrows;
         for (int64_t t0 = r0; t0 < r1; t0 += ROW_TILE) {
             int64_t t1 = t0 + ROW_TILE < r1 ? t0 + ROW_TILE : r1;
-            for (int64_t j = 0; j < c->n; j++) {
+            int64_t j = 0;
+            if (c->dot4 && c->act) {
+                for (; j + 4 <= c->n; j += 4) {
+                    const char *a = c->act + (size_t)j * c->act_rs;
+                    for (int64_t r = t0; r < t1; r++) {
+                        float s4[4];
+                        c->dot4(w->ncols, s4, base + (size_t)r * w->row_stride, a, c->act_rs);
+                        for (int k = 0; k < 4; k++)
+                            c->y[(j + k) * c->y_stride + r] = s4[k];
+                    }
+                }
+            }
+            for (; j < c->n; j++) {
                 const void *a = c->act ? (const void *)(c->act + (size_t)j * c->act_rs)
                                        : (const void *)(c->x + j * c->x_stride);
                 float *yj = c->y + j * c->y_stride;
@@ -104,8 +119,15 @@ int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const f
         .y = y,
         .act_rs = act_row_stride(w->type, w->ncols),
         .dot = aios_tensor_vec_dot(w->type),
+        .dot4 = aios_tensor_vec_dot4_isa(w->type, aios_tensor_isa_level()),
         .conv = aios_tensor_act_quantizer(w->type),
     };
+    const struct aios_prepared *pp = aios_tensor_prepared_isa(w->type, aios_tensor_isa_level());
+    if (pp) { /* activations in the kernel's own layout */
+        c.conv = pp->prepare;
+        c.dot = pp->dot;
+        c.dot4 = pp->dot4;
+    }
     /* Chunks: about 4 per thread, at least a few tiles, so that claiming
      * one costs nothing next to computing it. */
     int nth = pool ? aios_pool_size(pool) : 1;

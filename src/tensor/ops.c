@@ -4,9 +4,10 @@
  * RoPE angle recurrence, GELU through the same F16 table) so that a model
  * run on these matches llama.cpp within the fixtures' tolerances.
  *
- * These are the scalar references; they are cheap next to the matrix
- * products, and the compiler vectorises the simple loops for the baseline
- * ISA. Attention's inner dot products go through the dispatched kernels.
+ * These are the scalar references. Softmax and SiLU, whose cost is expf,
+ * dispatch to AVX2 versions (ops_avx2.c) with a vector exp within 2 ulp;
+ * the rest are cheap next to the matrix products. Attention's inner dot
+ * products go through the dispatched kernels.
  */
 #include "tensor/quant.h"
 
@@ -97,7 +98,7 @@ void aios_tensor_rope(float *x, int64_t n_head, int64_t head_dim, int64_t n_rot,
     aios_free(heap);
 }
 
-void aios_tensor_softmax(float *x, int64_t n)
+void aios_tensor_softmax_ref(float *x, int64_t n)
 {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++)
@@ -118,10 +119,26 @@ void aios_tensor_softmax(float *x, int64_t n)
         x[i] *= inv;
 }
 
-void aios_tensor_silu(const float *x, float *y, int64_t n)
+void aios_tensor_silu_ref(const float *x, float *y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+void aios_tensor_softmax(float *x, int64_t n)
+{
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX2)
+        aios_tensor_avx2_softmax(x, n);
+    else
+        aios_tensor_softmax_ref(x, n);
+}
+
+void aios_tensor_silu(const float *x, float *y, int64_t n)
+{
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX2)
+        aios_tensor_avx2_silu(x, y, n);
+    else
+        aios_tensor_silu_ref(x, y, n);
 }
 
 static inline float gelu_tanh(float x)
@@ -211,8 +228,9 @@ static int attn_check(const struct aios_attn_args *a, struct aios_err *err)
 }
 
 /* Heads [h0, h1) of one attention call. */
-static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
-                       float *out, float *scratch, int64_t h0, int64_t h1)
+/* Reference: head by head, with the dispatched dot products. */
+static void attn_heads_ref(const struct aios_attn_args *a, const float *q, const void *k,
+                           const void *v, float *out, float *scratch, int64_t h0, int64_t h1)
 {
     const bool f16 = a->kv_type == AIOS_GGML_F16;
     const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
@@ -222,50 +240,122 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
         const int64_t hk = h / group;
         const float slope =
             a->max_bias > 0 ? aios_tensor_alibi_slope(h, a->n_head, a->max_bias) : 0.0f;
+        const void *kh = f16 ? (const void *)((const uint16_t *)k + hk * d)
+                             : (const void *)((const float *)k + hk * d);
         for (int64_t i = 0; i < a->n_q; i++) {
             const float *qi = q + (i * a->n_head + h) * d;
             const int64_t pos = a->q_pos0 + i;
+            /* keys after the query position are masked when causal */
+            const int64_t nk = a->causal && pos + 1 < a->n_kv ? pos + 1 : a->n_kv;
             /* As ggml: the query is rounded to the KV type for the K product. */
             if (f16)
                 for (int64_t t = 0; t < d; t++)
                     qh[t] = aios_fp32_to_fp16(qi[t]);
-            for (int64_t j = 0; j < a->n_kv; j++) {
-                if (a->causal && j > pos) {
-                    scratch[j] = -INFINITY;
-                    continue;
-                }
-                float s = 0;
+            for (int64_t j = 0; j < nk; j++) {
                 if (f16)
-                    dot(d, &s, (const uint16_t *)k + j * a->kv_stride + hk * d, qh);
+                    dot(d, &scratch[j], (const uint16_t *)kh + j * a->kv_stride, qh);
                 else
-                    dot(d, &s, (const float *)k + j * a->kv_stride + hk * d, qi);
+                    dot(d, &scratch[j], (const float *)kh + j * a->kv_stride, qi);
+            }
+            for (int64_t j = 0; j < nk; j++) {
                 float bias = 0.0f;
                 if (slope != 0.0f)
                     bias = slope * -(float)(pos > j ? pos - j : j - pos);
-                scratch[j] = s * a->scale + bias;
+                scratch[j] = scratch[j] * a->scale + bias;
             }
+            for (int64_t j = nk; j < a->n_kv; j++)
+                scratch[j] = -INFINITY;
             aios_tensor_softmax(scratch, a->n_kv);
             float *o = out + (i * a->n_head + h) * d;
             for (int64_t t = 0; t < d; t++)
                 o[t] = 0;
-            for (int64_t j = 0; j < a->n_kv; j++) {
+            for (int64_t j = 0; j < nk; j++) {
                 float p = scratch[j];
                 if (p == 0.0f)
                     continue;
-                if (f16) {
-                    /* and the probabilities are rounded to F16 for the V product */
+                /* and the probabilities are rounded to F16 for the V product */
+                if (f16)
                     p = fp16_to_f32(aios_fp32_to_fp16(p));
-                    const uint16_t *vj = (const uint16_t *)v + j * a->kv_stride + hk * d;
+                const void *vj =
+                    f16 ? (const void *)((const uint16_t *)v + j * a->kv_stride + hk * d)
+                        : (const void *)((const float *)v + j * a->kv_stride + hk * d);
+                if (f16) {
                     for (int64_t t = 0; t < d; t++)
-                        o[t] += p * fp16_to_f32(vj[t]);
+                        o[t] += p * fp16_to_f32(((const uint16_t *)vj)[t]);
                 } else {
-                    const float *vj = (const float *)v + j * a->kv_stride + hk * d;
                     for (int64_t t = 0; t < d; t++)
-                        o[t] += p * vj[t];
+                        o[t] += p * ((const float *)vj)[t];
                 }
             }
         }
     }
+}
+
+/* AVX2 path: the query heads that share a KV head (GQA) go together, so
+ * each key and value row is read once for the whole group. Needs group x
+ * n_kv floats of scores (allocated here); falls back to the head-by-head
+ * reference when that allocation fails or the CPU lacks AVX2. */
+static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
+                       float *out, float *scratch, int64_t h0, int64_t h1)
+{
+    const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
+    float *sc = NULL, *qb = NULL;
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX2) {
+        sc = aios_malloc((size_t)group * (size_t)a->n_kv * sizeof(float));
+        qb = aios_malloc((size_t)group * (size_t)d * sizeof(float));
+    }
+    if (!sc || !qb) {
+        aios_free(sc);
+        aios_free(qb);
+        attn_heads_ref(a, q, k, v, out, scratch, h0, h1);
+        return;
+    }
+    const bool f16 = a->kv_type == AIOS_GGML_F16;
+    for (int64_t hs = h0; hs < h1;) {
+        const int64_t hk = hs / group;
+        const int64_t he = (hk + 1) * group < h1 ? (hk + 1) * group : h1;
+        const int g = (int)(he - hs);
+        const void *kh = f16 ? (const void *)((const uint16_t *)k + hk * d)
+                             : (const void *)((const float *)k + hk * d);
+        const void *vh = f16 ? (const void *)((const uint16_t *)v + hk * d)
+                             : (const void *)((const float *)v + hk * d);
+        for (int64_t i = 0; i < a->n_q; i++) {
+            const int64_t pos = a->q_pos0 + i;
+            const int64_t nk = a->causal && pos + 1 < a->n_kv ? pos + 1 : a->n_kv;
+            const float *qs = q + (i * a->n_head + hs) * d; /* g consecutive heads */
+            if (f16) { /* as ggml: the query rounded to F16 for the K product */
+                for (int64_t t = 0; t < g * d; t++)
+                    qb[t] = fp16_to_f32(aios_fp32_to_fp16(qs[t]));
+                qs = qb;
+            }
+            aios_tensor_avx2_kq_group(qs, g, kh, f16, a->kv_stride, nk, d, sc, a->n_kv);
+            for (int r = 0; r < g; r++) {
+                float *row = sc + (int64_t)r * a->n_kv;
+                const float slope = a->max_bias > 0
+                                        ? aios_tensor_alibi_slope(hs + r, a->n_head, a->max_bias)
+                                        : 0.0f;
+                for (int64_t j = 0; j < nk; j++) {
+                    float bias = 0.0f;
+                    if (slope != 0.0f)
+                        bias = slope * -(float)(pos > j ? pos - j : j - pos);
+                    row[j] = row[j] * a->scale + bias;
+                }
+                for (int64_t j = nk; j < a->n_kv; j++)
+                    row[j] = -INFINITY;
+                aios_tensor_softmax(row, a->n_kv);
+                if (f16) /* and the probabilities to F16 for the V product */
+                    for (int64_t j = 0; j < nk; j++)
+                        row[j] = fp16_to_f32(aios_fp32_to_fp16(row[j]));
+            }
+            float *o = out + (i * a->n_head + hs) * d;
+            for (int64_t t = 0; t < g * d; t++)
+                o[t] = 0;
+            aios_tensor_avx2_pv_group(o, g, sc, a->n_kv, vh, f16, a->kv_stride, nk, d);
+        }
+        hs = he;
+    }
+    aios_free(sc);
+    aios_free(qb);
 }
 
 int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
@@ -288,7 +378,12 @@ struct attn_job {
 static void attn_part(void *arg, int ith, int nth)
 {
     struct attn_job *j = arg;
-    int64_t per = (j->a->n_head + nth - 1) / nth;
+    /* whole KV-head groups per thread when there are enough of them, so a
+     * group's keys and values are read by one thread */
+    const int64_t group = j->a->n_head / j->a->n_head_kv;
+    const int64_t unit = j->a->n_head_kv >= nth ? group : 1;
+    const int64_t units = j->a->n_head / unit;
+    const int64_t per = (units + nth - 1) / nth * unit;
     int64_t h0 = per * ith, h1 = h0 + per < j->a->n_head ? h0 + per : j->a->n_head;
     if (h0 < h1)
         attn_heads(j->a, j->q, j->k, j->v, j->out, j->scratch + ith * j->a->n_kv, h0, h1);

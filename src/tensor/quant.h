@@ -235,6 +235,45 @@ aios_vec_dot_fn aios_tensor_avx2_dot(uint32_t type);
 aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type);
 aios_from_float_fn aios_tensor_avx2_act(uint32_t act_type);
 aios_from_float_fn aios_tensor_avx512_act(uint32_t act_type);
+/* One weight row against four activation rows y, y + ystride, ... (bytes):
+ * s[0..3]. Only some types and ISAs have one (gemm_avx512.c); matmul uses
+ * it for runs of four activation rows when present. */
+typedef void (*aios_vec_dot4_fn)(int64_t n, float *s, const void *x, const void *y, size_t ystride);
+aios_vec_dot4_fn aios_tensor_avx512_dot4(uint32_t type);
+/* NULL when the ISA level has no four-row kernel for the type. */
+aios_vec_dot4_fn aios_tensor_vec_dot4_isa(uint32_t type, int isa);
+
+/* A kernel set that takes the activations in a layout of its own (the same
+ * quantized values as the activation quantizer, rearranged and with
+ * per-block terms precomputed once per activation row instead of once per
+ * weight row). matmul uses it when the ISA level has one for the type. */
+struct aios_prepared {
+    size_t (*row_size)(int64_t n); /* bytes of a prepared row of n values */
+    aios_from_float_fn prepare;    /* F32 row -> prepared row */
+    aios_vec_dot_fn dot;           /* weight row . prepared row */
+    aios_vec_dot4_fn dot4;         /* weight row . four prepared rows */
+};
+const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type);
+const struct aios_prepared *aios_tensor_prepared_isa(uint32_t type, int isa);
+
+/* Element-wise references (ops.c) and their AVX2 versions (ops_avx2.c). */
+void aios_tensor_softmax_ref(float *x, int64_t n);
+void aios_tensor_silu_ref(const float *x, float *y, int64_t n);
+void aios_tensor_avx2_softmax(float *x, int64_t n);
+void aios_tensor_avx2_silu(const float *x, float *y, int64_t n);
+/* Attention inner loops for the g query heads that share a KV head
+ * (ops_avx2.c): scores q_r . k_j, and o_r += sum_j p_r[j] v_j. */
+void aios_tensor_avx2_kq_rows(const float *qs, int g, const void *kj, bool f16, int64_t d,
+                              float *out, int64_t ostride);
+void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, int64_t kstride,
+                               int64_t n, int64_t d, float *out, int64_t ostride);
+void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
+                               bool f16, int64_t vstride, int64_t n, int64_t d);
+
+/* The AVX2 Q8_0 activation quantizer (dot_avx2.c). */
+void aios_q8_0_act_avx2(const float *x, void *y, int64_t k);
+void aios_q8_K_act_avx2(const float *x, void *y, int64_t k);
+
 /* F16C row conversions (AVX2 file). */
 void aios_tensor_avx2_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 void aios_tensor_avx2_f32_to_f16(const float *x, uint16_t *y, int64_t n);

@@ -132,7 +132,8 @@ void aios_tensor_rope(float *x, int64_t n_head, int64_t head_dim, int64_t n_rot,
                       enum aios_rope_mode mode, float base, float freq_scale,
                       const float *freq_factors);
 
-/* In place softmax over n values (max-subtracted; -INFINITY entries give 0). */
+/* In place softmax over n values (max-subtracted; -INFINITY entries give 0).
+ * Softmax and SiLU use a vector exp (within 2 ulp of expf) on AVX2. */
 void aios_tensor_softmax(float *x, int64_t n);
 void aios_tensor_silu(const float *x, float *y, int64_t n);
 /* GELU, tanh approximation, evaluated in F32. */

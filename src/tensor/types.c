@@ -201,6 +201,16 @@ aios_vec_dot_fn aios_tensor_vec_dot_isa(uint32_t type, int isa)
     return f ? f : t->vec_dot;
 }
 
+const struct aios_prepared *aios_tensor_prepared_isa(uint32_t type, int isa)
+{
+    return isa >= AIOS_ISA_AVX512 ? aios_tensor_avx512_prepared(type) : NULL;
+}
+
+aios_vec_dot4_fn aios_tensor_vec_dot4_isa(uint32_t type, int isa)
+{
+    return isa >= AIOS_ISA_AVX512 ? aios_tensor_avx512_dot4(type) : NULL;
+}
+
 aios_from_float_fn aios_tensor_act_quantizer_isa(uint32_t type, int isa)
 {
     const struct aios_type_traits *t = aios_tensor_type_traits(type);

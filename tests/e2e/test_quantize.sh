@@ -27,6 +27,14 @@ expect_grep "$TMP/out" 'blk\.31\.ffn_down\.weight .* F32 -> Q8_0' "Q6_K falls ba
 expect_rc 0 "info of the result" -- "$AIOS" gguf info "$TMP/b.gguf"
 expect_grep "$TMP/out" 'general\.file_type +uint32 +15' "file_type set to Q4_K_M"
 
+# An F16 input is widened to F32 first (exact), so its Q8_0 equals the one
+# made from F32 wherever the F32 weights are themselves F16-exact; here only
+# check that it runs and that BF16 output is written.
+expect_rc 0 "F16 input -> Q4_0" -- "$AIOS" quantize --pure "$M/llama-F16.gguf" "$TMP/f.gguf" Q4_0
+expect_grep "$TMP/out" 'blk\.0\.attn_q\.weight .* F16 -> Q4_0' "F16 source converted"
+expect_rc 0 "BF16 output" -- "$AIOS" quantize "$M/llama-F32.gguf" "$TMP/b16.gguf" BF16
+expect_grep "$TMP/out" 'token_embd\.weight .* F32 -> BF16' "BF16 target"
+
 # Errors: one line, exit 1; usage errors exit 2; nothing left at OUT.
 expect_rc 1 "unknown type" -- "$AIOS" quantize "$M/llama-F32.gguf" "$TMP/x.gguf" Q9_9
 expect_grep "$TMP/err" 'unknown type' "unknown type message"

@@ -124,6 +124,111 @@ static void test_extremes(void)
     aios_free(a);
 }
 
+/* The four-activation-row kernels (where the ISA has them) against the
+ * reference, column by column, same bound. */
+static void test_vec_dot4(void)
+{
+    const int64_t sizes32[] = {128, 160, 4128}, sizes256[] = {256, 2816};
+    int tested = 0;
+    for (int isa = 0; isa <= aios_tensor_isa_level(); isa++) {
+        for (size_t k = 0; k < NTYPES; k++) {
+            uint32_t type = weight_types[k];
+            aios_vec_dot4_fn dot4 = aios_tensor_vec_dot4_isa(type, isa);
+            if (!dot4)
+                continue;
+            const struct aios_type_traits *t = aios_tensor_type_traits(type);
+            bool kq = t->block_size == 256;
+            for (size_t si = 0; si < (kq ? 2u : 3u); si++) {
+                int64_t n = kq ? sizes256[si] : sizes32[si];
+                size_t ars = aios_tensor_row_size(t->vec_dot_type, n);
+                float *w = aios_malloc((size_t)n * 4), *a = aios_malloc((size_t)n * 4);
+                void *wq = aios_malloc(aios_tensor_row_size(type, n));
+                uint8_t *aq = aios_malloc(ars * 4);
+                for (int64_t i = 0; i < n; i++)
+                    w[i] = frand();
+                t->from_float(w, wq, n);
+                for (int c = 0; c < 4; c++) {
+                    for (int64_t i = 0; i < n; i++)
+                        a[i] = frand() * (float)(c + 1);
+                    aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a, aq + ars * c, n);
+                }
+                float s4[4];
+                dot4(n, s4, wq, aq, ars);
+                for (int c = 0; c < 4; c++) {
+                    float ref = 0;
+                    t->vec_dot(n, &ref, wq, aq + ars * c);
+                    double err = fabs((double)s4[c] - ref) / magnitude(type, wq, aq + ars * c, n);
+                    CHECK_MSG(err <= TOL, "%s dot4 n=%lld col %d: %.8g vs %.8g", t->name,
+                              (long long)n, c, s4[c], ref);
+                }
+                tested++;
+                aios_free(w);
+                aios_free(a);
+                aios_free(wq);
+                aios_free(aq);
+            }
+        }
+    }
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX512)
+        CHECK(tested >= 8); /* Q4_0, Q8_0 x 3 sizes, Q4_K, Q6_K x 2 */
+}
+
+/* Kernels that take their activations in a prepared layout (AVX-512 Q4_0
+ * and Q4_K):
+ * one and four rows against the reference on plain activations. Sizes with
+ * no whole group of four blocks, whole groups only, and groups plus a tail. */
+static void test_prepared(void)
+{
+    const int64_t sizes32[] = {96, 128, 160, 4128}, sizes256[] = {256, 768, 2816, 4096};
+    int tested = 0;
+    for (int isa = 0; isa <= aios_tensor_isa_level(); isa++) {
+        for (size_t k = 0; k < NTYPES; k++) {
+            uint32_t type = weight_types[k];
+            const struct aios_prepared *pp = aios_tensor_prepared_isa(type, isa);
+            if (!pp)
+                continue;
+            const struct aios_type_traits *t = aios_tensor_type_traits(type);
+            for (size_t si = 0; si < 4; si++) {
+                int64_t n = t->block_size == 256 ? sizes256[si] : sizes32[si];
+                size_t prs = pp->row_size(n), ars = aios_tensor_row_size(t->vec_dot_type, n);
+                float *w = aios_malloc((size_t)n * 4), *a = aios_malloc((size_t)n * 4 * 4);
+                void *wq = aios_malloc(aios_tensor_row_size(type, n));
+                uint8_t *pq = aios_malloc(prs * 4), *aq = aios_malloc(ars * 4);
+                for (int64_t i = 0; i < n; i++)
+                    w[i] = frand();
+                for (int64_t i = 0; i < 4 * n; i++)
+                    a[i] = frand() * 3;
+                t->from_float(w, wq, n);
+                for (int c = 0; c < 4; c++) {
+                    pp->prepare(a + c * n, pq + prs * c, n);
+                    aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a + c * n, aq + ars * c, n);
+                }
+                float s1, s4[4];
+                pp->dot4(n, s4, wq, pq, prs);
+                for (int c = 0; c < 4; c++) {
+                    float ref = 0;
+                    t->vec_dot(n, &ref, wq, aq + ars * c);
+                    double mag = magnitude(type, wq, aq + ars * c, n);
+                    pp->dot(n, &s1, wq, pq + prs * c);
+                    CHECK_MSG(fabs((double)s1 - ref) / mag <= TOL,
+                              "%s prepared n=%lld: %.8g vs %.8g", t->name, (long long)n, s1, ref);
+                    CHECK_MSG(fabs((double)s4[c] - ref) / mag <= TOL,
+                              "%s prepared x4 n=%lld col %d: %.8g vs %.8g", t->name, (long long)n,
+                              c, s4[c], ref);
+                }
+                tested++;
+                aios_free(w);
+                aios_free(a);
+                aios_free(wq);
+                aios_free(pq);
+                aios_free(aq);
+            }
+        }
+    }
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX512)
+        CHECK(tested >= 8);
+}
+
 /* matmul over a 3-thread pool (37 rows: uneven split; 1 and 5 activation
  * rows) against the reference row by row. */
 static void test_matmul(void)
@@ -133,7 +238,7 @@ static void test_matmul(void)
     for (size_t k = 0; k < NTYPES; k++) {
         uint32_t type = weight_types[k];
         const struct aios_type_traits *t = aios_tensor_type_traits(type);
-        const int64_t ncols = t->block_size == 256 ? 512 : 96, nrows = 37, nact = 5;
+        const int64_t ncols = t->block_size == 256 ? 512 : 160, nrows = 37, nact = 5;
         size_t rs = aios_tensor_row_size(type, ncols);
         float *wf = aios_malloc((size_t)(nrows * ncols) * 4);
         float *x = aios_malloc((size_t)(nact * ncols) * 4);
@@ -189,6 +294,8 @@ int main(void)
 {
     TEST_RUN(test_vec_dot_isas);
     TEST_RUN(test_extremes);
+    TEST_RUN(test_vec_dot4);
+    TEST_RUN(test_prepared);
     TEST_RUN(test_matmul);
     TEST_EXIT();
 }

@@ -146,6 +146,44 @@ static void test_activations(void)
     CHECK_NEAR(aios_tensor_dot_f32(a, b, 3), 32, 0);
 }
 
+/* The AVX2 softmax and SiLU against the scalar references: the vector exp
+ * is within 2 ulp of expf, so 1e-6 relative (about 8 ulp) on each value. */
+static void test_vector_exp(void)
+{
+    if (!(aios_cpu_get()->avx2 && aios_cpu_get()->fma))
+        return;
+    enum { N = 1027 };
+    float *a = aios_malloc(N * 4), *b = aios_malloc(N * 4), *x = aios_malloc(N * 4);
+    for (int i = 0; i < N; i++)
+        x[i] = frand() * 30;
+    x[7] = -INFINITY; /* masked */
+    x[8] = -200;      /* underflows to 0 */
+    memcpy(a, x, N * 4);
+    memcpy(b, x, N * 4);
+    aios_tensor_softmax_ref(a, N);
+    aios_tensor_avx2_softmax(b, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += !(fabs(a[i] - b[i]) <= 1e-6 * fabs(a[i]) + 1e-30);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(b[7] == 0);
+    for (int i = 0; i < N; i++)
+        x[i] = frand() * 100; /* SiLU over [-100, 100]: exp over and underflow */
+    aios_tensor_silu_ref(x, a, N);
+    aios_tensor_avx2_silu(x, b, N);
+    bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += !(fabs(a[i] - b[i]) <= 1e-6 * fabs(a[i]) + 1e-30);
+    CHECK_EQ_INT(bad, 0);
+    float big[8] = {-100, -90, -88, 0, 20, 87, 88, 89}, out[8];
+    aios_tensor_avx2_silu(big, out, 8);
+    CHECK(out[0] == 0.0f || fabs(out[0]) < 1e-30); /* -100 / (1 + e^100) */
+    CHECK_NEAR(out[7], 89, 1e-5);
+    aios_free(a);
+    aios_free(b);
+    aios_free(x);
+}
+
 static void test_alibi(void)
 {
     /* fixtures/models/README: 2 heads, max_bias 8 -> 1/16 and 1/256 */
@@ -161,11 +199,11 @@ static void test_alibi(void)
  * outputs of size ~1. F16 KV: the kernel rounds K, V, q and the
  * probabilities to F16 (as ggml does) while the loop does not: 5e-3. */
 static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_head,
-                      int64_t n_head_kv)
+                      int64_t n_head_kv, int64_t d)
 {
-    const int64_t n_q = 3, n_kv = 7, d = 16, pos0 = 4;
-    float q[3 * 4 * 16], kf[7 * 2 * 16], vf[7 * 2 * 16], out[3 * 4 * 16], scratch[7];
-    uint16_t kh[7 * 2 * 16], vh[7 * 2 * 16];
+    const int64_t n_q = 3, n_kv = 7, pos0 = 4;
+    float q[3 * 4 * 24], kf[7 * 2 * 24], vf[7 * 2 * 24], out[3 * 4 * 24], scratch[7];
+    uint16_t kh[7 * 2 * 24], vh[7 * 2 * 24];
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         q[i] = frand();
     for (size_t i = 0; i < sizeof kf / sizeof kf[0]; i++) {
@@ -192,7 +230,7 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
                                        scratch, NULL),
                  AIOS_OK);
     /* The threaded version computes each head the same way: identical bytes. */
-    float out_mt[3 * 4 * 16];
+    float out_mt[3 * 4 * 24];
     aios_pool *pool = aios_pool_create(3);
     CHECK_EQ_INT(aios_tensor_attention_mt(pool, &a, q, f16 ? (void *)kh : kf, f16 ? (void *)vh : vf,
                                           out_mt, NULL),
@@ -235,11 +273,13 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
 
 static void test_attention(void)
 {
-    attn_case(true, 0, AIOS_GGML_F32, 4, 2);  /* causal, GQA */
-    attn_case(false, 0, AIOS_GGML_F32, 2, 2); /* bidirectional (bert) */
-    attn_case(true, 8, AIOS_GGML_F32, 2, 2);  /* ALiBi (baichuan 13b) */
-    attn_case(true, 0, AIOS_GGML_F16, 4, 2);  /* F16 KV */
-    attn_case(true, 8, AIOS_GGML_F16, 4, 1);  /* F16 KV, ALiBi, MQA */
+    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 16);  /* causal, GQA */
+    attn_case(false, 0, AIOS_GGML_F32, 2, 2, 16); /* bidirectional (bert) */
+    attn_case(true, 8, AIOS_GGML_F32, 2, 2, 16);  /* ALiBi (baichuan 13b) */
+    attn_case(true, 0, AIOS_GGML_F16, 4, 2, 16);  /* F16 KV */
+    attn_case(true, 8, AIOS_GGML_F16, 4, 1, 16);  /* F16 KV, ALiBi, MQA */
+    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 20);  /* head_dim not a multiple of 8 */
+    attn_case(false, 0, AIOS_GGML_F16, 2, 1, 20);
     struct aios_attn_args bad = {.n_q = 1,
                                  .n_kv = 1,
                                  .n_head = 3,
@@ -256,6 +296,7 @@ int main(void)
     TEST_RUN(test_norms);
     TEST_RUN(test_rope);
     TEST_RUN(test_activations);
+    TEST_RUN(test_vector_exp);
     TEST_RUN(test_alibi);
     TEST_RUN(test_attention);
     TEST_EXIT();
