@@ -137,6 +137,8 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
         .api_keys = keys.items,
         .n_api_keys = keys.n,
         .data_dir = aios_config_str(cli->cfg, "data_dir"),
+        .alarm_group_by = aios_config_str(cli->cfg, "alarm_group_by"),
+        .incident_window_s = aios_config_int(cli->cfg, "incident_window_s"),
     };
     struct aios_server_backend be;
     if (open_backend(&so, &be, &state, &err)) {

@@ -46,6 +46,10 @@ static const struct route routes[] = {
     {"POST", "/v1/embeddings", h_embeddings, ROUTE_BODY},
     {"POST", "/tokenize", h_tokenize, ROUTE_BODY},
     {"POST", "/detokenize", h_detokenize, ROUTE_BODY},
+    {"POST", "/api/v1/alarms", h_alarms_post, ROUTE_BODY},
+    {"GET", "/api/v1/alarms", h_alarms_list, 0},
+    {"GET", "/api/v1/incidents", h_incidents_list, 0},
+    {"GET", "/api/v1/incidents/", h_incident_get, ROUTE_PREFIX},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -447,6 +451,7 @@ static int add_key_hash(aios_server *s, const char *key, struct aios_err *err)
 
 static void server_free(aios_server *s)
 {
+    srv_platform_free(s);
     pthread_cond_destroy(&s->live_cv);
     pthread_mutex_destroy(&s->live_mu);
     aios_metrics_destroy(s->metrics);
@@ -467,7 +472,12 @@ int aios_server_start(const struct aios_server_opts *opts, const struct aios_ser
     pthread_cond_init(&s->live_cv, NULL);
     s->be = be ? be : &s->none;
     s->max_body = opts->max_body ? opts->max_body : (size_t)8 << 20;
-    int rc = make_metrics(s);
+    int rc = srv_platform_init(s, opts, err);
+    if (rc) {
+        server_free(s);
+        return rc;
+    }
+    rc = make_metrics(s);
     if (rc) {
         server_free(s);
         return aios_err_set(err, rc, "out of memory");

@@ -44,6 +44,14 @@ struct aios_server {
     struct aios_metric *m_inflight;      /* generation requests the HTTP side holds */
     struct aios_metric *m_running, *m_waiting, *m_kv_usage, *m_kv_tokens, *m_kv_capacity;
     struct aios_metric *m_mem;
+
+    /* The platform store (platform.c): opened on first use, every use
+     * under store_mu. data_dir NULL: no store. */
+    char *data_dir;
+    pthread_mutex_t store_mu;
+    struct aios_store *store;
+    char *alarm_group_by;
+    int64_t incident_window_ms;
 };
 
 struct req;
@@ -106,6 +114,16 @@ bool srv_find_model(aios_server *s, const char *id, struct aios_server_model_inf
 /* Maps a backend status to an OpenAI error; param names the field that
  * carried the input (prompt or messages) for ELIMIT. */
 int srv_backend_error(struct aios_server_apierr *e, int status, const char *msg, const char *param);
+
+/* ---- platform.c: ops handlers ---- */
+enum MHD_Result h_alarms_post(struct req *r, json_t *body);
+enum MHD_Result h_alarms_list(struct req *r, json_t *body);
+enum MHD_Result h_incidents_list(struct req *r, json_t *body);
+enum MHD_Result h_incident_get(struct req *r, json_t *body);
+/* Sets up the platform store fields from opts (the store opens lazily);
+ * server_free's counterpart is srv_platform_free. */
+int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);
+void srv_platform_free(aios_server *s);
 
 /* ---- gen.c ---- */
 /* Runs a validated generation (takes ownership of body and arena). */
