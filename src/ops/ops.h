@@ -279,4 +279,70 @@ int aios_ops_severity_rank(const char *s);
  * end of alarms and incidents
  * ====================================================================== */
 
+/* ======================================================================
+ * Checks catalogue (src/ops/checks.c, src/ops/checks_yaml.c)
+ *
+ * A check says what to judge and how: a metric (a name or PromQL
+ * expression) or a log pattern (a template as the log parser writes it,
+ * "Out of memory: Killed process <*>", judged by its count per interval),
+ * the detector and its parameters, the severity of a finding, the runbook
+ * an operator (or the diagnosis chain) follows, and labels for the alarms
+ * it raises. Checks live in files under DATA_DIR/checks (*.yaml, *.yml,
+ * *.json), each holding {"checks": [...]}, a list, or one check. Every
+ * field is validated; an error names the file and the field
+ * ("checks/host.yaml: checks[2].params.alpha: 7 is outside [1e-05, 1] for
+ * detector ewma"). A bad file is reported and skipped as a whole; the other
+ * files still load. docs/checks.md describes the fields; `aios checks init`
+ * writes an example catalogue.
+ * ====================================================================== */
+
+#define AIOS_OPS_CHECKS_FILE_MAX ((size_t)1 << 20) /* bytes of one checks file */
+#define AIOS_OPS_CHECKS_MAX 10000                  /* checks in a catalogue */
+#define AIOS_OPS_CHECKS_MAX_FILES 1000             /* files in the directory */
+
+struct aios_ops_check {
+    char *file; /* file it came from (as given to the loader) */
+    const char *name;
+    json_t *json; /* normalised: every field, defaults filled in */
+};
+
+struct aios_ops_check_problem {
+    char *file;
+    char *message; /* "FIELD: problem" or a parse error with line and column */
+};
+
+struct aios_ops_checks {
+    int n;
+    struct aios_ops_check *checks;
+    int nproblems;
+    struct aios_ops_check_problem *problems;
+};
+
+/* Validates the checks of one file's text (YAML, or JSON when name ends in
+ * .json) into a new array of normalised checks. Errors name the field. */
+int aios_ops_checks_parse(const char *name, const char *text, size_t len, json_t **out,
+                          struct aios_err *err);
+/* Adds the checks of one file to c. A bad file adds nothing and returns
+ * the error ("FILE: FIELD: problem"); a name already in c is an error. */
+int aios_ops_checks_load_file(struct aios_ops_checks *c, const char *path, struct aios_err *err);
+/* Loads every *.yaml, *.yml and *.json of dir in name order into c (zeroed
+ * first). Bad files become problems and the rest load; a missing dir is an
+ * empty catalogue. Errors only for an unreadable directory or no memory. */
+int aios_ops_checks_load_dir(const char *dir, struct aios_ops_checks *c, struct aios_err *err);
+void aios_ops_checks_free(struct aios_ops_checks *c);
+/* {"checks": [...], "problems": [{"file", "message"}]} (new reference). */
+json_t *aios_ops_checks_to_json(const struct aios_ops_checks *c);
+/* Writes the example catalogue to dir/examples.yaml (creating dir);
+ * AIOS_EEXIST unless force when the file exists. path gets the file. */
+int aios_ops_checks_init(const char *dir, bool force, char *path, size_t size,
+                         struct aios_err *err);
+/* The example catalogue (YAML text). */
+extern const char aios_ops_checks_example[];
+/* Names of the detectors a check may use, NULL-terminated. */
+const char *const *aios_ops_check_detectors(void);
+
+/* ======================================================================
+ * end of checks catalogue
+ * ====================================================================== */
+
 #endif

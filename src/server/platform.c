@@ -177,6 +177,34 @@ enum MHD_Result h_incident_get(struct req *r, json_t *body)
     return reply(r, 200, rc, out, &err);
 }
 
+/* The catalogue is read from DATA_DIR/checks at each request: files are
+ * small and edited by hand, and a fresh read means no reload command. */
+enum MHD_Result h_checks_list(struct req *r, json_t *body)
+{
+    if (!r->srv->data_dir)
+        return send_err(r, 503, NULL, "no_store",
+                        "This server has no data directory (start aios serve with --data-dir).");
+    size_t plen = strlen(r->srv->data_dir) + sizeof "/checks";
+    char *dir = aios_malloc(plen);
+    if (!dir)
+        return send_err(r, 500, NULL, NULL, "out of memory");
+    snprintf(dir, plen, "%s/checks", r->srv->data_dir);
+    struct aios_ops_checks c;
+    struct aios_err err = {0};
+    int rc = aios_ops_checks_load_dir(dir, &c, &err);
+    aios_free(dir);
+    if (rc)
+        return ops_error(r, rc, &err);
+    json_t *j = aios_ops_checks_to_json(&c);
+    aios_ops_checks_free(&c);
+    json_t *res =
+        j ? json_pack("{s:s, s:O, s:O}", "object", "list", "data", json_object_get(j, "checks"),
+                      "problems", json_object_get(j, "problems"))
+          : NULL;
+    json_decref(j);
+    return srv_respond_json(r, 200, res);
+}
+
 int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err)
 {
     pthread_mutex_init(&s->store_mu, NULL);

@@ -50,6 +50,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/alarms", h_alarms_list, 0},
     {"GET", "/api/v1/incidents", h_incidents_list, 0},
     {"GET", "/api/v1/incidents/", h_incident_get, ROUTE_PREFIX},
+    {"GET", "/api/v1/checks", h_checks_list, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -120,6 +120,7 @@ enum MHD_Result h_alarms_post(struct req *r, json_t *body);
 enum MHD_Result h_alarms_list(struct req *r, json_t *body);
 enum MHD_Result h_incidents_list(struct req *r, json_t *body);
 enum MHD_Result h_incident_get(struct req *r, json_t *body);
+enum MHD_Result h_checks_list(struct req *r, json_t *body);
 /* Sets up the platform store fields from opts (the store opens lazily);
  * server_free's counterpart is srv_platform_free. */
 int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);

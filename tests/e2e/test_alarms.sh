@@ -18,6 +18,7 @@ fails=0
 checks=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
+"$AIOS_BIN" checks init --data-dir "$tmp/data" >/dev/null || fail "checks init"
 "$AIOS_BIN" serve --port 0 --api-key k1 --data-dir "$tmp/data" --http-max-body-mb 1 \
     >"$tmp/out" 2>"$tmp/err" &
 pid=$!
@@ -145,6 +146,11 @@ expect 404
 what="bad filter"
 req GET '/api/v1/alarms?status=burning'
 expect 400 '"param":"status"'
+
+what="checks catalogue"
+req GET /api/v1/checks
+expect 200 '"object":"list"' '"problems":[]' '"name":"host_oom_kill"'
+eq "$(py 'len(j["data"])')" 8 "checks over HTTP"
 
 # The CLI reads the same store while the server runs.
 D=(--data-dir "$tmp/data")
