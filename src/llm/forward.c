@@ -217,6 +217,25 @@ static int embed_row(const struct aios_weight *w, int64_t row, float *out, struc
     return aios_tensor_dequantize(w->mat.type, p, out, w->mat.ncols, err);
 }
 
+/* Attention of one token against its sequence's cache. */
+static struct aios_attn_args attn_args(const aios_ctx *c, const struct aios_batch_tok *tk)
+{
+    const struct aios_hparams *hp = &c->m->hp;
+    return (struct aios_attn_args){
+        .n_q = 1,
+        .n_kv = hp->causal ? tk->pos + 1 : c->seq_end[tk->seq],
+        .n_head = hp->n_head,
+        .n_head_kv = hp->n_head_kv,
+        .head_dim = hp->head_dim,
+        .q_pos0 = tk->pos,
+        .causal = hp->causal,
+        .scale = 1.0f / sqrtf((float)hp->head_dim),
+        .max_bias = hp->alibi_max_bias,
+        .kv_type = c->kv_f32 ? AIOS_GGML_F32 : AIOS_GGML_F16,
+        .kv_stride = (int64_t)c->kv_dim,
+    };
+}
+
 struct attn_job {
     aios_ctx *c;
     const struct aios_batch_tok *toks;
@@ -236,19 +255,7 @@ static void attn_part(void *p, int ith, int nth)
     float *scratch = c->att_scratch + (size_t)ith * (size_t)c->n_ctx;
     for (int t = ith; t < j->T; t += nth) {
         const struct aios_batch_tok *tk = &j->toks[t];
-        struct aios_attn_args a = {
-            .n_q = 1,
-            .n_kv = hp->causal ? tk->pos + 1 : c->seq_end[tk->seq],
-            .n_head = hp->n_head,
-            .n_head_kv = hp->n_head_kv,
-            .head_dim = hp->head_dim,
-            .q_pos0 = tk->pos,
-            .causal = hp->causal,
-            .scale = 1.0f / sqrtf((float)hp->head_dim),
-            .max_bias = hp->alibi_max_bias,
-            .kv_type = c->kv_f32 ? AIOS_GGML_F32 : AIOS_GGML_F16,
-            .kv_stride = (int64_t)c->kv_dim,
-        };
+        struct aios_attn_args a = attn_args(c, tk);
         struct aios_err e;
         int rc = aios_tensor_attention(&a, j->q + (size_t)t * (size_t)j->q_stride,
                                        c->k_cache + kv_off(c, j->layer, tk->seq, 0),
@@ -296,6 +303,21 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
         }
         store_kv(c, layer, &toks[t], kt, v + (size_t)t * (size_t)v_stride);
     }
+    if (T < aios_pool_size(c->pool)) {
+        /* Few tokens (decoding): split each token's heads over the pool. */
+        for (int t = 0; t < T; t++) {
+            const struct aios_batch_tok *tk = &toks[t];
+            struct aios_attn_args a = attn_args(c, tk);
+            int rc = aios_tensor_attention_mt(
+                c->pool, &a, q + (size_t)t * (size_t)q_stride,
+                c->k_cache + kv_off(c, layer, tk->seq, 0), c->v_cache + kv_off(c, layer, tk->seq, 0),
+                c->attn + (size_t)t * (size_t)(hp->n_head * hp->head_dim), err);
+            if (rc)
+                return rc;
+        }
+        return AIOS_OK;
+    }
+    /* Many tokens (prompts): tokens over the pool, one thread per token. */
     struct attn_job j = {.c = c, .toks = toks, .T = T, .layer = layer, .q = q,
                          .q_stride = q_stride, .out = c->attn};
     aios_pool_run(c->pool, attn_part, &j);

@@ -17,6 +17,8 @@
 #include "llm/llm_model.h"
 /* Chat templates (Jinja engine, built-in templates): */
 #include "llm/llm_chat.h"
+/* Constrained JSON decoding and tool-call parsing: */
+#include "llm/llm_guide.h"
 
 /* ======================================================================== */
 /* Tokenizers (tokenizer.c, tok_spm.c, tok_bpe.c, tok_wpm.c, tok_pre.c)      */
@@ -58,6 +60,7 @@ struct aios_llm_vocab_special {
     bool add_bos;          /* tokenize with ADD_SPECIAL puts BOS first */
     bool add_eos;          /* ... and EOS last */
     bool add_space_prefix; /* SPM: a space is prepended to the text */
+    bool clean_spaces;     /* decoding should use AIOS_LLM_DETOK_CLEAN_SPACES (llama.cpp does) */
 };
 
 /* Loads the vocabulary of an open GGUF file (which may be closed afterwards:
@@ -95,7 +98,7 @@ struct aios_llm_tokens {
 };
 #define AIOS_LLM_TOKENS_DEFAULT_MAX ((size_t)1 << 26)
 /* Longest text tokenize accepts (AIOS_ELIMIT beyond). */
-#define AIOS_LLM_TOKENIZE_MAX_BYTES ((size_t)1 << 28)
+#define AIOS_LLM_TOKENIZE_MAX_BYTES ((size_t)1 << 26)
 
 void aios_llm_tokens_init(struct aios_llm_tokens *t, size_t max);
 void aios_llm_tokens_free(struct aios_llm_tokens *t);
@@ -118,6 +121,10 @@ int aios_llm_tokenize(const aios_llm_vocab *v, const char *text, size_t len, uns
 /* Detokenize flags. */
 #define AIOS_LLM_DETOK_REMOVE_SPECIAL 1u  /* drop a leading BOS and trailing EOS the vocab adds */
 #define AIOS_LLM_DETOK_UNPARSE_SPECIAL 2u /* render control/unknown tokens as their text */
+/* Hugging Face's clean_up_tokenization_spaces as llama.cpp does it: " ." " ," " !" " ?" lose
+ * their space, " ' " becomes "'", and " 's" " 'm" " 're" " 've" lose theirs. Lossy; the
+ * vocab's special.clean_spaces says whether the model wants it. */
+#define AIOS_LLM_DETOK_CLEAN_SPACES 4u
 
 /* Appends the text of one token to out. Control and unknown tokens give
  * nothing unless `special`. AIOS_EINVAL for ids out of range. */
@@ -145,6 +152,18 @@ int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, u
 int aios_llm_synth(const char *preset, const char *type, const char *vocab_path, uint64_t seed,
                    int n_threads, const char *out, bool progress, struct aios_err *err);
 const char *aios_llm_synth_presets(void);
+
+/* The chat template of a model (new string in *out): its own
+ * tokenizer.chat_template or, when it has none, a built-in one chosen by
+ * architecture and vocabulary, named in *builtin_name (may be NULL). */
+int aios_chat_template_for_model(const aios_model *m, const aios_llm_vocab *v, char **out,
+                                 const char **builtin_name, struct aios_err *err);
+
+/* Renders a conversation (OpenAI-style messages, optional tools) with the
+ * template, add_generation_prompt on, and appends its tokens to toks
+ * (special-token text parsed; BOS added when the template did not write it). */
+int aios_chat_tokens(const char *tpl, const aios_llm_vocab *v, const json_t *messages,
+                     const json_t *tools, struct aios_llm_tokens *toks, struct aios_err *err);
 
 int aios_llm_embed(const aios_model *m, const aios_llm_vocab *v, aios_ctx *ctx,
                    const char *const *texts, int n, float *out, int64_t *n_tokens,

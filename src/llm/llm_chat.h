@@ -28,7 +28,8 @@ struct aios_jinja_limits {
     size_t max_list;    /* elements of one list (range(), list * n, ...) */
 };
 
-/* 16 MiB output, 256 MiB created, 20 M steps, depth 64, lists of 1 M. */
+/* 16 MiB output, 512 MiB created (a cumulative count, so it also bounds
+ * the time spent copying), 20 M steps, depth 64, lists of 1 M. */
 void aios_jinja_limits_default(struct aios_jinja_limits *lim);
 
 #define AIOS_JINJA_MAX_SOURCE ((size_t)1 << 20)
@@ -59,7 +60,9 @@ const char *const *aios_chat_template_builtin_names(void);
 /* Builds the context chat templates expect: messages (deep-copied and
  * prepared the way llama.cpp's chat layer prepares them: a tool call's
  * JSON-string `arguments` become an object; an assistant message with tool
- * calls and null content gets content ""), tools (may be NULL),
+ * calls and null content gets content ""; typed content, an array of parts,
+ * becomes its text parts joined by newlines; role "developer" becomes
+ * "system"), tools (may be NULL),
  * add_generation_prompt, bos_token, eos_token. *out is a new reference. */
 int aios_chat_context_build(const json_t *messages, const json_t *tools, bool add_generation_prompt,
                             const char *bos_token, const char *eos_token, json_t **out,

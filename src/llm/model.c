@@ -80,8 +80,8 @@ static int get_f32(const aios_model *m, const char *key, bool required, float *o
 
 /* Binds a tensor and checks its shape (ne0 = columns, ne1 = rows; rows 0
  * means a 1-D tensor of ne0 values). */
-static int bind(aios_model *m, struct aios_weight *w, bool required, const char *name,
-                int64_t ne0, int64_t ne1, struct aios_err *err)
+static int bind(aios_model *m, struct aios_weight *w, bool required, const char *name, int64_t ne0,
+                int64_t ne1, struct aios_err *err)
 {
     memset(w, 0, sizeof *w);
     const struct aios_gguf_tensor *t = aios_gguf_find_tensor(m->g, name);
@@ -98,8 +98,9 @@ static int bind(aios_model *m, struct aios_weight *w, bool required, const char 
                             (long long)t->ne[3], (long long)ne0, (long long)want1);
     const struct aios_type_traits *tr = aios_tensor_type_traits(t->type);
     if (!tr || !tr->to_float)
-        return aios_err_set(err, AIOS_EUNSUPPORTED, "tensor '%s' has type %s, which is not supported",
-                            name, aios_ggml_type_name(t->type));
+        return aios_err_set(err, AIOS_EUNSUPPORTED,
+                            "tensor '%s' has type %s, which is not supported", name,
+                            aios_ggml_type_name(t->type));
     if (!ne1 && t->type != AIOS_GGML_F32)
         return aios_err_set(err, AIOS_EUNSUPPORTED, "tensor '%s' (a vector) must be F32, not %s",
                             name, aios_ggml_type_name(t->type));
@@ -145,8 +146,9 @@ static int read_hparams(aios_model *m, struct aios_err *err)
         hp->n_ff <= 0 || hp->n_ctx_train <= 0)
         return aios_err_set(err, AIOS_EFORMAT, "hyperparameters must be positive");
     if (hp->n_head % hp->n_head_kv)
-        return aios_err_set(err, AIOS_EFORMAT, "head_count %d is not a multiple of head_count_kv %d",
-                            hp->n_head, hp->n_head_kv);
+        return aios_err_set(err, AIOS_EFORMAT,
+                            "head_count %d is not a multiple of head_count_kv %d", hp->n_head,
+                            hp->n_head_kv);
     hp->head_dim = hp->n_embd / hp->n_head;
     if ((rc = get_u32(m, "attention.key_length", false, &hp->head_dim, err)))
         return rc;
@@ -322,8 +324,8 @@ int aios_model_load(const char *path, aios_model **out, struct aios_err *err)
         }
     }
     if (rc) {
-        aios_err_set(err, rc, "%s: architecture '%s' is not supported (supported: %s)", path,
-                     arch, aios_model_supported_archs());
+        aios_err_set(err, rc, "%s: architecture '%s' is not supported (supported: %s)", path, arch,
+                     aios_model_supported_archs());
         aios_free(arch);
         goto fail;
     }

@@ -19,36 +19,33 @@
 
 #include "llm/tokenizer.h"
 
+static bool byte_is_printable(unsigned b)
+{
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
+
 uint32_t tok_byte_to_cp(unsigned b)
 {
     /* printable Latin-1 bytes stand for themselves, the other 68 bytes map
-     * in order to U+0100.. */
-    static uint32_t table[256];
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        uint32_t t[256];
-        uint32_t next = 256;
-        for (unsigned i = 0; i < 256; i++) {
-            bool keep = (i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE);
-            t[i] = keep ? i : next++;
-        }
-        memcpy(table, t, sizeof t);
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    return table[b & 0xFF];
+     * in order to U+0100.. (only used while loading, so no table) */
+    b &= 0xFF;
+    if (byte_is_printable(b))
+        return b;
+    uint32_t k = 256;
+    for (unsigned i = 0; i < b; i++)
+        k += !byte_is_printable(i);
+    return k;
 }
 
 static int cp_to_byte(uint32_t cp)
 {
-    if ((cp >= 0x21 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF))
-        return (int)cp;
-    if (cp >= 256 && cp < 256 + 68) {
+    if (cp < 256)
+        return byte_is_printable(cp) ? (int)cp : -1;
+    if (cp < 256 + 68) {
         unsigned k = cp - 256;
-        for (unsigned i = 0; i < 256; i++) {
-            bool keep = (i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE);
-            if (!keep && k-- == 0)
+        for (unsigned i = 0; i < 256; i++)
+            if (!byte_is_printable(i) && k-- == 0)
                 return (int)i;
-        }
     }
     return -1;
 }
@@ -60,12 +57,11 @@ static int merge_map_init(struct tok_merge_map *m, size_t n)
     size_t cap = 16;
     while (cap < n * 2)
         cap *= 2;
-    m->keys = aios_malloc(cap * sizeof *m->keys);
-    m->rank = aios_malloc(cap * sizeof *m->rank);
-    m->result = aios_malloc(cap * sizeof *m->result);
-    if (!m->keys || !m->rank || !m->result)
+    m->e = aios_malloc(cap * sizeof *m->e);
+    if (!m->e)
         return AIOS_ENOMEM;
-    memset(m->keys, 0xFF, cap * sizeof *m->keys);
+    for (size_t i = 0; i < cap; i++)
+        m->e[i].key = UINT64_MAX;
     m->mask = (uint32_t)(cap - 1);
     return AIOS_OK;
 }
@@ -81,12 +77,12 @@ static void merge_map_put(struct tok_merge_map *m, int32_t a, int32_t b, uint32_
 {
     uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
     for (uint32_t i = pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key)
+        if (m->e[i].key == key)
             return; /* the first (lowest) rank wins */
-        if (m->keys[i] == UINT64_MAX) {
-            m->keys[i] = key;
-            m->rank[i] = rank;
-            m->result[i] = result;
+        if (m->e[i].key == UINT64_MAX) {
+            m->e[i].key = key;
+            m->e[i].rank = rank;
+            m->e[i].result = result;
             return;
         }
     }
@@ -97,12 +93,13 @@ static inline bool merge_map_get(const struct tok_merge_map *m, int32_t a, int32
 {
     uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
     for (uint32_t i = pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {
-            *rank = m->rank[i];
-            *result = m->result[i];
+        const struct tok_merge_entry *e = &m->e[i];
+        if (e->key == key) {
+            *rank = e->rank;
+            *result = e->result;
             return true;
         }
-        if (m->keys[i] == UINT64_MAX)
+        if (e->key == UINT64_MAX)
             return false;
     }
 }
@@ -155,6 +152,7 @@ int tok_bpe_init(aios_llm_vocab *v, const struct aios_gguf_value *merges, struct
         if (v->raw_len[i] != UINT32_MAX)
             tok_map_insert(&v->raw_map, i);
 
+    v->bpe_cache_min_text = 4096;
     for (unsigned b = 0; b < 256; b++) {
         char buf[4];
         size_t l = tok_utf8_put(tok_byte_to_cp(b), buf);
@@ -213,9 +211,7 @@ void tok_bpe_free(aios_llm_vocab *v)
     aios_free(v->raw);
     aios_free(v->raw_off);
     aios_free(v->raw_len);
-    aios_free(v->merges.keys);
-    aios_free(v->merges.rank);
-    aios_free(v->merges.result);
+    aios_free(v->merges.e);
     v->raw = NULL;
     v->raw_off = v->raw_len = NULL;
     memset(&v->merges, 0, sizeof v->merges);
@@ -306,8 +302,9 @@ static int encode_word(const aios_llm_vocab *v, const unsigned char *w, size_t n
         return id >= 0 ? aios_llm_tokens_push(out, id) : AIOS_OK;
     }
     struct sym *s = tok_scratch_get(sc, TOK_SC_SYMBOLS, n * sizeof *s);
-    /* every merge queues at most two candidates besides the n-1 initial ones */
-    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 3 * n * sizeof *heap);
+    /* n-1 initial candidates; a merge pops one and queues at most two, and
+     * there are at most n-1 merges, so the heap never holds more than 2n */
+    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 2 * n * sizeof *heap);
     if (!s || !heap)
         return AIOS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -346,6 +343,45 @@ static int encode_word(const aios_llm_vocab *v, const unsigned char *w, size_t n
     return AIOS_OK;
 }
 
+/* Per-call cache of word -> ids: running text repeats most of its words, and
+ * a lookup is far cheaper than merging. It lives in the call's scratch (a
+ * vocab is shared by threads and never written), holds words of up to
+ * CACHE_WORD_MAX bytes, and simply stops taking entries when full. Short
+ * texts (under v->bpe_cache_min_text) skip it. */
+#define CACHE_WORD_MAX 48
+
+struct cache_ent {
+    uint64_t hash;
+    uint32_t off; /* word in the text */
+    uint32_t len;
+    uint32_t ids_off;
+    uint32_t n_ids;
+};
+
+struct cache {
+    uint32_t *slots; /* entry + 1 */
+    struct cache_ent *ents;
+    uint32_t mask, n, max;
+    size_t n_ids;
+};
+
+static int cache_init(struct cache *c, struct tok_scratch *sc, size_t n_words)
+{
+    size_t cap = 1024;
+    while (cap < n_words * 2 && cap < ((size_t)1 << 18))
+        cap *= 2;
+    c->slots = tok_scratch_get(sc, TOK_SC_CACHE_SLOTS, cap * sizeof *c->slots);
+    c->ents = tok_scratch_get(sc, TOK_SC_CACHE_ENTS, cap / 2 * sizeof *c->ents);
+    if (!c->slots || !c->ents)
+        return AIOS_ENOMEM;
+    memset(c->slots, 0, cap * sizeof *c->slots);
+    c->mask = (uint32_t)(cap - 1);
+    c->n = 0;
+    c->max = (uint32_t)(cap / 2);
+    c->n_ids = 0;
+    return AIOS_OK;
+}
+
 int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
                    struct aios_llm_tokens *out, struct aios_err *err)
 {
@@ -354,9 +390,48 @@ int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
     int rc = tok_pre_split(&v->pre, text, len, sc, &spans, &n_spans, err);
     if (rc)
         return rc;
+    struct cache c = {0};
+    bool use_cache = len >= v->bpe_cache_min_text;
+    if (use_cache && cache_init(&c, sc, n_spans))
+        return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     for (size_t i = 0; i < n_spans; i++) {
         /* spans live in a scratch slot that encode_word does not touch */
-        rc = encode_word(v, (const unsigned char *)text + spans[i].off, spans[i].len, sc, out);
+        const unsigned char *w = (const unsigned char *)text + spans[i].off;
+        uint32_t wl = spans[i].len;
+        uint64_t h = 0;
+        uint32_t slot = 0;
+        bool cacheable = use_cache && wl > 1 && wl <= CACHE_WORD_MAX;
+        if (cacheable) {
+            h = tok_hash(w, wl);
+            for (slot = (uint32_t)h & c.mask;; slot = (slot + 1) & c.mask) {
+                uint32_t e = c.slots[slot];
+                if (!e)
+                    break;
+                const struct cache_ent *ce = &c.ents[e - 1];
+                if (ce->hash == h && ce->len == wl && memcmp(text + ce->off, w, wl) == 0) {
+                    const int32_t *ids = (const int32_t *)sc->buf[TOK_SC_CACHE_IDS] + ce->ids_off;
+                    for (uint32_t k = 0; k < ce->n_ids && !rc; k++)
+                        rc = aios_llm_tokens_push(out, ids[k]);
+                    goto next;
+                }
+            }
+        }
+        size_t n0 = out->n;
+        rc = encode_word(v, w, wl, sc, out);
+        if (!rc && cacheable && c.n < c.max) {
+            size_t k = out->n - n0;
+            int32_t *ids = tok_scratch_get(sc, TOK_SC_CACHE_IDS, (c.n_ids + k) * sizeof *ids);
+            if (!ids) {
+                rc = AIOS_ENOMEM;
+            } else {
+                memcpy(ids + c.n_ids, out->ids + n0, k * sizeof *ids);
+                c.ents[c.n] =
+                    (struct cache_ent){h, spans[i].off, wl, (uint32_t)c.n_ids, (uint32_t)k};
+                c.slots[slot] = ++c.n;
+                c.n_ids += k;
+            }
+        }
+    next:
         if (rc) {
             if (rc == AIOS_ELIMIT)
                 return aios_err_set(err, rc, "more than %zu tokens",

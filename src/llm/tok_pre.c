@@ -157,50 +157,50 @@ static const char *const *patterns(enum tok_pre_kind k)
 
 /* tokenizer.ggml.pre names (as llama.cpp accepts them) and what they select. */
 static const struct tok_pre_info pre_table[] = {
-    {"default", TOK_PRE_DEFAULT, false, false},
-    {"llama3", TOK_PRE_LLAMA3, true, true},
-    {"llama-v3", TOK_PRE_LLAMA3, true, true},
-    {"llama-bpe", TOK_PRE_LLAMA3, true, true},
-    {"falcon3", TOK_PRE_LLAMA3, true, true},
-    {"pixtral", TOK_PRE_LLAMA3, true, true},
-    {"deepseek-llm", TOK_PRE_DEEPSEEK_LLM, false, false},
-    {"deepseek-coder", TOK_PRE_DEEPSEEK_CODER, false, false},
-    {"deepseek-v3", TOK_PRE_DEEPSEEK3_LLM, false, false},
-    {"falcon", TOK_PRE_FALCON, false, false},
-    {"mpt", TOK_PRE_MPT, false, false},
-    {"starcoder", TOK_PRE_STARCODER, false, false},
-    {"gpt-2", TOK_PRE_GPT2, false, false},
-    {"phi-2", TOK_PRE_GPT2, false, false},
-    {"jina-es", TOK_PRE_GPT2, false, false},
-    {"jina-de", TOK_PRE_GPT2, false, false},
-    {"gigachat", TOK_PRE_GPT2, false, false},
-    {"jina-v1-en", TOK_PRE_GPT2, false, false},
-    {"jina-v2-es", TOK_PRE_GPT2, false, false},
-    {"jina-v2-de", TOK_PRE_GPT2, false, false},
-    {"jina-v2-code", TOK_PRE_GPT2, false, false},
-    {"roberta-bpe", TOK_PRE_GPT2, false, false},
-    {"refact", TOK_PRE_REFACT, false, false},
-    {"command-r", TOK_PRE_COMMAND_R, false, false},
-    {"qwen2", TOK_PRE_QWEN2, false, false},
-    {"deepseek-r1-qwen", TOK_PRE_QWEN2, false, false},
-    {"stablelm2", TOK_PRE_STABLELM2, false, false},
-    {"olmo", TOK_PRE_OLMO, false, false},
-    {"dbrx", TOK_PRE_DBRX, false, false},
-    {"smaug-bpe", TOK_PRE_SMAUG, false, false},
-    {"poro-chat", TOK_PRE_PORO, false, false},
-    {"chatglm-bpe", TOK_PRE_CHATGLM4, false, false},
-    {"glm4", TOK_PRE_CHATGLM4, false, false},
-    {"viking", TOK_PRE_VIKING, false, false},
-    {"jais", TOK_PRE_JAIS, false, false},
-    {"tekken", TOK_PRE_TEKKEN, false, false},
-    {"smollm", TOK_PRE_SMOLLM, false, false},
-    {"codeshell", TOK_PRE_CODESHELL, false, false},
-    {"bloom", TOK_PRE_BLOOM, false, false},
-    {"gpt3-finnish", TOK_PRE_GPT3_FINNISH, false, false},
-    {"exaone", TOK_PRE_EXAONE, false, false},
-    {"chameleon", TOK_PRE_CHAMELEON, false, false},
-    {"minerva-7b", TOK_PRE_MINERVA, false, false},
-    {NULL, TOK_PRE_DEFAULT, false, false},
+    {"default", TOK_PRE_DEFAULT, false, false, false},
+    {"llama3", TOK_PRE_LLAMA3, true, true, false},
+    {"llama-v3", TOK_PRE_LLAMA3, true, true, false},
+    {"llama-bpe", TOK_PRE_LLAMA3, true, true, false},
+    {"falcon3", TOK_PRE_LLAMA3, true, true, false},
+    {"pixtral", TOK_PRE_LLAMA3, true, true, false},
+    {"deepseek-llm", TOK_PRE_DEEPSEEK_LLM, false, false, true},
+    {"deepseek-coder", TOK_PRE_DEEPSEEK_CODER, false, false, true},
+    {"deepseek-v3", TOK_PRE_DEEPSEEK3_LLM, false, false, true},
+    {"falcon", TOK_PRE_FALCON, false, false, false},
+    {"mpt", TOK_PRE_MPT, false, false, false},
+    {"starcoder", TOK_PRE_STARCODER, false, false, false},
+    {"gpt-2", TOK_PRE_GPT2, false, false, false},
+    {"phi-2", TOK_PRE_GPT2, false, false, false},
+    {"jina-es", TOK_PRE_GPT2, false, false, false},
+    {"jina-de", TOK_PRE_GPT2, false, false, false},
+    {"gigachat", TOK_PRE_GPT2, false, false, false},
+    {"jina-v1-en", TOK_PRE_GPT2, false, false, false},
+    {"jina-v2-es", TOK_PRE_GPT2, false, false, false},
+    {"jina-v2-de", TOK_PRE_GPT2, false, false, false},
+    {"jina-v2-code", TOK_PRE_GPT2, false, false, false},
+    {"roberta-bpe", TOK_PRE_GPT2, false, false, false},
+    {"refact", TOK_PRE_REFACT, false, false, false},
+    {"command-r", TOK_PRE_COMMAND_R, false, false, true},
+    {"qwen2", TOK_PRE_QWEN2, false, false, true},
+    {"deepseek-r1-qwen", TOK_PRE_QWEN2, false, false, true},
+    {"stablelm2", TOK_PRE_STABLELM2, false, false, false},
+    {"olmo", TOK_PRE_OLMO, false, false, false},
+    {"dbrx", TOK_PRE_DBRX, false, false, false},
+    {"smaug-bpe", TOK_PRE_SMAUG, false, false, false},
+    {"poro-chat", TOK_PRE_PORO, false, false, true},
+    {"chatglm-bpe", TOK_PRE_CHATGLM4, false, false, false},
+    {"glm4", TOK_PRE_CHATGLM4, false, false, false},
+    {"viking", TOK_PRE_VIKING, false, false, true},
+    {"jais", TOK_PRE_JAIS, false, false, false},
+    {"tekken", TOK_PRE_TEKKEN, false, false, false},
+    {"smollm", TOK_PRE_SMOLLM, false, false, false},
+    {"codeshell", TOK_PRE_CODESHELL, false, false, false},
+    {"bloom", TOK_PRE_BLOOM, false, false, false},
+    {"gpt3-finnish", TOK_PRE_GPT3_FINNISH, false, false, false},
+    {"exaone", TOK_PRE_EXAONE, false, false, false},
+    {"chameleon", TOK_PRE_CHAMELEON, false, false, false},
+    {"minerva-7b", TOK_PRE_MINERVA, false, false, false},
+    {NULL, TOK_PRE_DEFAULT, false, false, false},
 };
 
 const struct tok_pre_info *tok_pre_lookup(const char *name)
@@ -301,6 +301,15 @@ static int split_one(pcre2_code *re, pcre2_match_data *md, pcre2_match_context *
     size_t pos = 0, last = 0;
     while (pos < len) {
         int r = pcre2_match(re, subj, len, pos, 0, md, mc);
+        if (r == PCRE2_ERROR_JIT_STACKLIMIT && !sc->pcre[2]) {
+            /* a long match needs more than the default JIT stack: give it 8 MiB */
+            pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, gctx());
+            if (!js)
+                return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+            sc->pcre[2] = js;
+            pcre2_jit_stack_assign(mc, NULL, js);
+            continue;
+        }
         if (r == PCRE2_ERROR_NOMATCH)
             break;
         if (r < 0) {
@@ -334,14 +343,19 @@ int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct 
     if (len == 0)
         return AIOS_OK;
     int rc = AIOS_OK;
-    pcre2_match_data *md = pcre2_match_data_create(4, gctx());
-    pcre2_match_context *mc = pcre2_match_context_create(gctx());
-    pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, gctx());
-    if (!md || !mc || !js) {
-        rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
-        goto out;
+    if (!sc->pcre[0]) {
+        /* once per tokenize call, however many fragments it has; the JIT
+         * stack only when the 32 KiB default runs out (see split_one) */
+        pcre2_match_data *md = pcre2_match_data_create(4, gctx());
+        pcre2_match_context *mc = pcre2_match_context_create(gctx());
+        sc->pcre[0] = md, sc->pcre[1] = mc;
+        if (!md || !mc) {
+            tok_pre_scratch_free(sc);
+            return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+        }
     }
-    pcre2_jit_stack_assign(mc, NULL, js);
+    pcre2_match_data *md = sc->pcre[0];
+    pcre2_match_context *mc = sc->pcre[1];
 
     int cur = TOK_SC_SPANS, nxt = TOK_SC_SPANS2;
     size_t n_cur = 0;
@@ -373,8 +387,13 @@ int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct 
     *spans = (struct tok_span *)sc->buf[cur];
     *n_spans = n_cur;
 out:
-    pcre2_jit_stack_free(js);
-    pcre2_match_context_free(mc);
-    pcre2_match_data_free(md);
     return rc;
+}
+
+void tok_pre_scratch_free(struct tok_scratch *sc)
+{
+    pcre2_match_data_free(sc->pcre[0]);
+    pcre2_match_context_free(sc->pcre[1]);
+    pcre2_jit_stack_free(sc->pcre[2]);
+    sc->pcre[0] = sc->pcre[1] = sc->pcre[2] = NULL;
 }

@@ -90,13 +90,17 @@ static inline void try_pair(const aios_llm_vocab *v, const char *text, const str
     heap_push(heap, nh, c);
 }
 
-int tok_spm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
-                   struct aios_llm_tokens *out, struct aios_err *err)
+/* Encodes text[0..len) as one unit; symbol ids are global positions only
+ * through their order, so separate units give the same result as one when
+ * no merge can cross their border. */
+static int encode_unit(const aios_llm_vocab *v, const char *text, size_t len,
+                       struct tok_scratch *sc, struct aios_llm_tokens *out, struct aios_err *err)
 {
     if (len == 0)
         return AIOS_OK;
     struct sym *s = tok_scratch_get(sc, TOK_SC_SYMBOLS, len * sizeof *s);
-    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 3 * len * sizeof *heap);
+    /* at most 2 x symbols in the heap (see tok_bpe.c) */
+    struct cand *heap = tok_scratch_get(sc, TOK_SC_HEAP, 2 * len * sizeof *heap);
     if (!s || !heap)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     size_t ns = 0;
@@ -149,4 +153,44 @@ int tok_spm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
             return aios_err_set(err, rc, rc == AIOS_ELIMIT ? "too many tokens" : "out of memory");
     }
     return AIOS_OK;
+}
+
+#define SPACE_MARK "\xe2\x96\x81"
+
+int tok_spm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
+                   struct aios_llm_tokens *out, struct aios_err *err)
+{
+    if (!v->spm_split_ok)
+        return encode_unit(v, text, len, sc, out, err);
+    /* No token holds U+2581 after another character (checked at load), so
+     * no merge crosses the start of a run of U+2581: encode word by word,
+     * which keeps the heap small and in cache. */
+    size_t start = 0;
+    for (size_t p = 3; p + 3 <= len;) {
+        const char *m = memmem(text + p, len - p, SPACE_MARK, 3);
+        if (!m)
+            break;
+        p = (size_t)(m - text);
+        if (p >= start + 3 && memcmp(text + p - 3, SPACE_MARK, 3) != 0) {
+            int rc = encode_unit(v, text + start, p - start, sc, out, err);
+            if (rc)
+                return rc;
+            start = p;
+        }
+        p += 3;
+    }
+    return encode_unit(v, text + start, len - start, sc, out, err);
+}
+
+/* Whether every U+2581 inside a token follows another U+2581. */
+bool tok_spm_can_split(const aios_llm_vocab *v)
+{
+    for (int32_t id = 0; id < v->n; id++) {
+        const char *t = v->text + v->off[id];
+        uint32_t n = v->len[id];
+        for (uint32_t k = 3; k + 3 <= n; k++)
+            if (memcmp(t + k, SPACE_MARK, 3) == 0 && memcmp(t + k - 3, SPACE_MARK, 3) != 0)
+                return false;
+    }
+    return true;
 }

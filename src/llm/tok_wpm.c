@@ -10,9 +10,8 @@
  * greedily into the longest tokens from the left; a word that cannot be
  * cut entirely becomes [UNK].
  *
- * The longest match uses a table of every prefix of every token keyed by an
- * incremental hash, so finding the longest token at a position costs one
- * lookup per byte of the match instead of one per candidate length.
+ * The longest match walks a trie of the token texts (one hash probe per
+ * byte of the match) instead of looking up every candidate length.
  */
 #include <string.h>
 
@@ -20,73 +19,23 @@
 
 #include "llm/tokenizer.h"
 
-/* ---- prefix table ----------------------------------------------------------------- */
-
-static int64_t prefix_find(const aios_llm_vocab *v, uint64_t h, const char *s, uint32_t len)
-{
-    const struct tok_prefix_map *m = &v->prefix;
-    for (uint32_t i = (uint32_t)(h >> 20) & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t e = m->slot[i];
-        if (!e)
-            return -1;
-        e--;
-        if (m->ent_hash[e] == h && m->ent_len[e] == len &&
-            memcmp(v->text + v->off[m->ent_src[e]], s, len) == 0)
-            return e;
-    }
-}
+/* ---- setup ---------------------------------------------------------------------- */
 
 int tok_wpm_init(aios_llm_vocab *v, struct aios_err *err)
 {
-    struct tok_prefix_map *m = &v->prefix;
     size_t total = 0;
     for (int32_t i = 0; i < v->n; i++)
         total += v->len[i];
-    size_t cap = 16;
-    while (cap < total * 2)
-        cap *= 2;
-    m->slot = aios_calloc(cap, sizeof *m->slot);
-    m->ent_hash = aios_malloc(total * sizeof *m->ent_hash);
-    m->ent_src = aios_malloc(total * sizeof *m->ent_src);
-    m->ent_len = aios_malloc(total * sizeof *m->ent_len);
-    m->ent_token = aios_malloc(total * sizeof *m->ent_token);
-    if (!m->slot || !m->ent_hash || !m->ent_src || !m->ent_len || !m->ent_token)
+    if (tok_trie_init(&v->trie, total))
         return aios_err_set(err, AIOS_ENOMEM, "out of memory for the WordPiece table");
-    m->mask = (uint32_t)(cap - 1);
-    m->cap_ent = (uint32_t)total;
-    for (int32_t id = 0; id < v->n; id++) {
-        const char *t = v->text + v->off[id];
-        uint64_t h = TOK_PREFIX_SEED;
-        for (uint32_t k = 1; k <= v->len[id]; k++) {
-            h = tok_prefix_step(h, (unsigned char)t[k - 1]);
-            int64_t e = prefix_find(v, h, t, k);
-            if (e < 0) {
-                e = m->n_ent++;
-                m->ent_hash[e] = h;
-                m->ent_src[e] = id;
-                m->ent_len[e] = k;
-                m->ent_token[e] = -1;
-                uint32_t i = (uint32_t)(h >> 20) & m->mask;
-                while (m->slot[i])
-                    i = (i + 1) & m->mask;
-                m->slot[i] = (uint32_t)e + 1;
-            }
-            if (k == v->len[id] && m->ent_token[e] < 0)
-                m->ent_token[e] = id;
-        }
-    }
+    for (int32_t id = 0; id < v->n; id++)
+        tok_trie_insert(&v->trie, v->text + v->off[id], v->len[id], id);
     return AIOS_OK;
 }
 
 void tok_wpm_free(aios_llm_vocab *v)
 {
-    struct tok_prefix_map *m = &v->prefix;
-    aios_free(m->slot);
-    aios_free(m->ent_hash);
-    aios_free(m->ent_src);
-    aios_free(m->ent_len);
-    aios_free(m->ent_token);
-    memset(m, 0, sizeof *m);
+    tok_trie_free(&v->trie);
 }
 
 /* ---- character classes ------------------------------------------------------------ */
@@ -150,17 +99,18 @@ static int encode_word(const aios_llm_vocab *v, const char *w, size_t n,
                        struct aios_llm_tokens *out)
 {
     size_t n0 = out->n;
+    const struct tok_trie *t = &v->trie;
     for (size_t i = 0; i < n;) {
-        uint64_t h = TOK_PREFIX_SEED;
+        uint32_t node = TOK_TRIE_ROOT;
         int32_t best = -1;
         size_t best_len = 0;
         for (size_t k = i; k < n; k++) {
-            h = tok_prefix_step(h, (unsigned char)w[k]);
-            int64_t e = prefix_find(v, h, w + i, (uint32_t)(k - i + 1));
+            int64_t e = tok_trie_child(t, node, (unsigned char)w[k]);
             if (e < 0)
                 break;
-            if (v->prefix.ent_token[e] >= 0) {
-                best = v->prefix.ent_token[e];
+            node = (uint32_t)e + 1;
+            if (t->nodes[e].token >= 0) {
+                best = t->nodes[e].token;
                 best_len = k - i + 1;
             }
         }
@@ -181,10 +131,9 @@ static int encode_word(const aios_llm_vocab *v, const char *w, size_t n,
 int tok_wpm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
                    struct aios_llm_tokens *out, struct aios_err *err)
 {
-    /* A word is at most the normalised text plus the 3-byte marker; NFD and
-     * case mapping can grow a character, so size for 3 code points of 4
-     * bytes per input byte. Bounded by AIOS_LLM_TOKENIZE_MAX_BYTES. */
-    char *w = tok_scratch_get(sc, TOK_SC_WORD, 3 + len * 12 + 16);
+    /* The word buffer grows with the longest word; a character adds at most
+     * 8 code points of 4 bytes after decomposition. */
+    char *w = tok_scratch_get(sc, TOK_SC_WORD, 256);
     if (!w)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     memcpy(w, "\xe2\x96\x81", 3);
@@ -212,6 +161,11 @@ int tok_wpm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
                 dec[0] = (utf8proc_int32_t)cp;
                 nd = 1;
             }
+        }
+        w = tok_scratch_get(sc, TOK_SC_WORD, wn + 8 * 4 + 8);
+        if (!w) {
+            rc = AIOS_ENOMEM;
+            goto fail;
         }
         for (utf8proc_ssize_t d = 0; d < nd; d++) {
             uint32_t c = (uint32_t)dec[d];

@@ -95,8 +95,9 @@ void *tok_scratch_get(struct tok_scratch *s, int k, size_t n)
 
 void tok_scratch_free(struct tok_scratch *s)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < TOK_SCRATCH_SLOTS; i++)
         aios_free(s->buf[i]);
+    tok_pre_scratch_free(s);
     memset(s, 0, sizeof *s);
 }
 
@@ -134,6 +135,18 @@ int aios_llm_tokens_push(struct aios_llm_tokens *t, int32_t id)
 
 /* ---- hashing ------------------------------------------------------------------ */
 
+/* Loads of 1..7 bytes without reading past n (overlapping loads). */
+static inline uint64_t load_tail(const unsigned char *p, size_t n)
+{
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return ((uint64_t)b << 32) | a;
+    }
+    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
+}
+
 uint64_t tok_hash(const void *data, size_t n)
 {
     const unsigned char *p = data;
@@ -147,15 +160,36 @@ uint64_t tok_hash(const void *data, size_t n)
         n -= 8;
     }
     if (n) {
-        uint64_t v = 0;
-        memcpy(&v, p, n);
-        h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+        h = (h ^ load_tail(p, n)) * 0xc4ceb9fe1a85ec53ull;
         h ^= h >> 29;
     }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     return h;
+}
+
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    if (n >= 8) {
+        uint64_t u, w;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&u, x + i, 8);
+            memcpy(&w, y + i, 8);
+            if (u != w)
+                return false;
+        }
+        if (i == n)
+            return true;
+        memcpy(&u, x + n - 8, 8);
+        memcpy(&w, y + n - 8, 8);
+        return u == w;
+    }
+    if (n == 0)
+        return true;
+    return load_tail(x, n) == load_tail(y, n);
 }
 
 int tok_map_init(struct tok_map *m, size_t n_keys, const char *base, const uint32_t *off,
@@ -165,12 +199,9 @@ int tok_map_init(struct tok_map *m, size_t n_keys, const char *base, const uint3
     size_t cap = 16;
     while (cap < n_keys * 2)
         cap *= 2;
-    m->slot_id = aios_calloc(cap, sizeof *m->slot_id);
-    m->slot_hash = aios_calloc(cap, sizeof *m->slot_hash);
-    if (!m->slot_id || !m->slot_hash) {
-        tok_map_free(m);
+    m->slots = aios_calloc(cap, sizeof *m->slots);
+    if (!m->slots)
         return AIOS_ENOMEM;
-    }
     m->mask = (uint32_t)(cap - 1);
     m->base = base;
     m->off = off;
@@ -185,72 +216,94 @@ void tok_map_insert(struct tok_map *m, int32_t id)
     uint64_t h = tok_hash(s, n);
     uint32_t hh = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t e = m->slot_id[i];
+        uint32_t e = m->slots[i].id1;
         if (!e) {
-            m->slot_id[i] = (uint32_t)id + 1;
-            m->slot_hash[i] = hh;
+            m->slots[i].id1 = (uint32_t)id + 1;
+            m->slots[i].hash = hh;
             return;
         }
-        if (m->slot_hash[i] == hh && m->len[e - 1] == n &&
-            memcmp(m->base + m->off[e - 1], s, n) == 0)
+        if (m->slots[i].hash == hh && m->len[e - 1] == n && bytes_eq(m->base + m->off[e - 1], s, n))
             return;
     }
 }
 
 int32_t tok_map_find(const struct tok_map *m, const char *s, size_t n)
 {
-    if (!m->slot_id)
+    if (!m->slots)
         return -1;
     uint64_t h = tok_hash(s, n);
     uint32_t hh = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t e = m->slot_id[i];
+        uint32_t e = m->slots[i].id1;
         if (!e)
             return -1;
-        if (m->slot_hash[i] == hh && m->len[e - 1] == n &&
-            memcmp(m->base + m->off[e - 1], s, n) == 0)
+        if (m->slots[i].hash == hh && m->len[e - 1] == n && bytes_eq(m->base + m->off[e - 1], s, n))
             return (int32_t)(e - 1);
     }
 }
 
 void tok_map_free(struct tok_map *m)
 {
-    aios_free(m->slot_id);
-    aios_free(m->slot_hash);
+    aios_free(m->slots);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- trie -------------------------------------------------------------------------- */
+
+int tok_trie_init(struct tok_trie *t, size_t total_bytes)
+{
+    size_t cap = 16;
+    while (cap < total_bytes * 2)
+        cap *= 2;
+    t->nodes = aios_calloc(cap, sizeof *t->nodes);
+    if (!t->nodes)
+        return AIOS_ENOMEM;
+    t->mask = (uint32_t)(cap - 1);
+    return AIOS_OK;
+}
+
+void tok_trie_insert(struct tok_trie *t, const char *s, size_t n, int32_t token)
+{
+    uint32_t parent = TOK_TRIE_ROOT;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        int64_t e = tok_trie_child(t, parent, c);
+        if (e < 0) {
+            uint32_t i = tok_trie_slot(parent, c, t->mask);
+            while (t->nodes[i].parent)
+                i = (i + 1) & t->mask;
+            t->nodes[i].parent = parent;
+            t->nodes[i].c = c;
+            t->nodes[i].token = -1;
+            e = i;
+        }
+        parent = (uint32_t)e + 1;
+    }
+    if (n && t->nodes[parent - 1].token < 0)
+        t->nodes[parent - 1].token = token;
+}
+
+void tok_trie_free(struct tok_trie *t)
+{
+    aios_free(t->nodes);
+    memset(t, 0, sizeof *t);
 }
 
 /* ---- loading --------------------------------------------------------------------- */
 
+/* DeepSeek's "<｜end▁of▁sentence｜>" (split so the escapes end before "end") */
+#define DEEPSEEK_EOS                                                                               \
+    ("<\xef\xbd\x9c"                                                                               \
+     "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>")
+
 static const char *const eog_texts[] = {
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|end|>",
-    "<|return|>",
-    "<|call|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "</s>",
-    "<|eom_id|>",
-    "<EOT>",
-    "_<EOT>",
-    "<|end_of_text|>",
-    "<end_of_utterance>",
-    "<eos>",
-    "<\xef\xbd\x9c"
-    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    "<|eot_id|>",         "<|im_end|>", "<|end|>",    "<|return|>", "<|call|>", "<end_of_turn>",
+    "<|endoftext|>",      "</s>",       "<|eom_id|>", "<EOT>",      "_<EOT>",   "<|end_of_text|>",
+    "<end_of_utterance>", "<eos>",      DEEPSEEK_EOS,
 };
 static const char *const eot_texts[] = {
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|end|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "<|end_of_text|>",
-    "<EOT>",
-    "_<EOT>",
-    "<\xef\xbd\x9c"
-    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    "<|eot_id|>",      "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+    "<|end_of_text|>", "<EOT>",      "_<EOT>",  DEEPSEEK_EOS,
 };
 
 static unsigned attr_of_type(int64_t t)
@@ -421,6 +474,12 @@ static int load_specials(aios_llm_vocab *v, const aios_gguf *g, struct aios_err 
     rc = rc ? rc : get_flag(g, "tokenizer.ggml.add_eos_token", &sp->add_eos, err);
     if (rc)
         return rc;
+    if (v->type == AIOS_LLM_VOCAB_WPM) {
+        /* WordPiece frames with CLS ... SEP when asked, whatever add_bos says */
+        if (sp->cls >= 0)
+            sp->bos = sp->cls;
+        sp->add_bos = sp->bos >= 0;
+    }
     if (sp->add_bos && sp->bos < 0)
         return aios_err_set(err, AIOS_EFORMAT, "add_bos_token is true but the vocab has no BOS");
     if (sp->add_eos && sp->eos < 0)
@@ -463,8 +522,7 @@ static int load_specials(aios_llm_vocab *v, const aios_gguf *g, struct aios_err 
         if ((v->attr[i] & AIOS_LLM_TOKEN_CONTROL) && strstr(v->text + v->off[i], "unused"))
             v->attr[i] |= AIOS_LLM_TOKEN_UNUSED;
 
-    /* Phi-3 strips whitespace after its special tokens (llama.cpp keys this
-     * on the model name). Set after the partition list is built below. */
+    /* (Phi-3's RSTRIP attributes need the partition list: build_special_list) */
     return AIOS_OK;
 }
 
@@ -485,6 +543,16 @@ static int build_special_list(aios_llm_vocab *v, const aios_gguf *g, struct aios
             v->special[cnt++] = i;
     v->n_special = cnt;
     qsort_r(v->special, (size_t)cnt, sizeof *v->special, cmp_special, v);
+    size_t total = 0;
+    for (int32_t k = 0; k < cnt; k++)
+        total += v->len[v->special[k]];
+    if (tok_trie_init(&v->special_trie, total))
+        return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+    for (int32_t k = 0; k < cnt; k++) {
+        const char *t = v->text + v->off[v->special[k]];
+        tok_trie_insert(&v->special_trie, t, v->len[v->special[k]], k);
+        v->special_first[(unsigned char)t[0]] = true;
+    }
 
     char *name = NULL;
     if (aios_gguf_get_str(g, "general.name", &name, NULL) == AIOS_OK && name) {
@@ -566,11 +634,13 @@ int aios_llm_vocab_load(const aios_gguf *g, aios_llm_vocab **out, struct aios_er
         v->pre_kind = pi->kind;
         v->ignore_merges = pi->ignore_merges;
         sp->add_bos = pi->add_bos;
+        sp->clean_spaces = !pi->keep_spaces;
     } else if (strcmp(model, "bert") == 0) {
         v->type = AIOS_LLM_VOCAB_WPM;
         sp->bos = 101, sp->eos = -1, sp->unk = 100, sp->sep = 102, sp->pad = 0, sp->mask = 103;
         sp->cls = 101;
         sp->add_bos = true, sp->add_eos = false;
+        sp->clean_spaces = true;
     } else {
         rc = aios_err_set(err, AIOS_EUNSUPPORTED, "unknown tokenizer model: '%s'", model);
         goto out;
@@ -585,8 +655,6 @@ int aios_llm_vocab_load(const aios_gguf *g, aios_llm_vocab **out, struct aios_er
     rc = load_specials(v, g, err);
     if (rc)
         goto out;
-    if (v->type == AIOS_LLM_VOCAB_WPM && sp->cls >= 0)
-        sp->bos = sp->cls;
     rc = build_special_list(v, g, err);
     if (rc)
         goto out;
@@ -594,6 +662,7 @@ int aios_llm_vocab_load(const aios_gguf *g, aios_llm_vocab **out, struct aios_er
     switch (v->type) {
     case AIOS_LLM_VOCAB_SPM:
         init_spm(v);
+        v->spm_split_ok = tok_spm_can_split(v);
         sp->nl = v->byte_token['\n'];
         break;
     case AIOS_LLM_VOCAB_BPE: {
@@ -670,6 +739,7 @@ void aios_llm_vocab_free(aios_llm_vocab *v)
     aios_free(v->attr);
     aios_free(v->eog);
     aios_free(v->special);
+    tok_trie_free(&v->special_trie);
     aios_free(v);
 }
 
@@ -729,159 +799,128 @@ struct frag {
     uint32_t off, len;
 };
 
-struct occ {
-    int32_t rank; /* position of the token in v->special */
-    uint32_t pos;
-};
-
-static int cmp_occ(const void *a, const void *b)
-{
-    const struct occ *x = a, *y = b;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 static bool is_space_c(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-/* Same result as llama.cpp's tokenizer_st_partition (each special token in
- * turn, longest first, splits every raw fragment at its leftmost
- * non-overlapping occurrences), computed in one pass: find every occurrence
- * of every candidate, then accept them in (token order, position) order
- * unless they overlap bytes taken before. */
+/* Appends f to *arr (capacity *cap), growing it; bounded by the caller's
+ * text length (at most 2 * len + 1 fragments can exist). */
+static int push_frag(struct frag **arr, size_t *cap, size_t *n, struct frag f)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct frag *p = aios_realloc(*arr, nc * sizeof *p);
+        if (!p)
+            return AIOS_ENOMEM;
+        *arr = p;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = f;
+    return AIOS_OK;
+}
+
+/* llama.cpp's tokenizer_st_partition: each special token in turn, longest
+ * first, splits every raw fragment at its leftmost non-overlapping
+ * occurrences (stripping whitespace beside it where the token says so).
+ * Only tokens that occur in the text at all are tried: one pass over the
+ * text with the trie of special texts finds them, so a vocabulary with
+ * thousands of user-defined tokens costs little more than one with none. */
 static int partition(const aios_llm_vocab *v, const char *text, size_t len, bool parse_special,
                      struct frag **frags, size_t *n_frags)
 {
-    int rc = AIOS_OK;
-    struct occ *occ = NULL;
-    size_t n_occ = 0, cap_occ = 0;
-    int32_t *taken = NULL;
     *frags = NULL;
     *n_frags = 0;
-
-    /* candidates by their first byte */
-    int32_t *first = NULL;
-    int32_t head[256];
-    for (int i = 0; i < 256; i++)
-        head[i] = -1;
-    int32_t n_cand = 0;
-    if (len > 0 && v->n_special > 0) {
-        first = aios_malloc((size_t)v->n_special * sizeof *first);
-        if (!first)
+    if (len == 0)
+        return AIOS_OK;
+    int rc = AIOS_OK;
+    uint8_t *present = NULL;
+    struct frag *a = NULL, *b = NULL;
+    size_t na = 0;
+    int32_t n_present = 0;
+    if (v->n_special > 0) {
+        present = aios_calloc((size_t)v->n_special, 1);
+        if (!present)
             return AIOS_ENOMEM;
-        /* chain in reverse so each bucket lists candidates in rank order */
-        for (int32_t r = v->n_special - 1; r >= 0; r--) {
-            int32_t id = v->special[r];
-            if (!parse_special && (v->attr[id] & (AIOS_LLM_TOKEN_CONTROL | AIOS_LLM_TOKEN_UNKNOWN)))
-                continue;
-            if (v->len[id] == 0 || v->len[id] > len)
-                continue;
-            unsigned char c = (unsigned char)v->text[v->off[id]];
-            first[r] = head[c];
-            head[c] = r;
-            n_cand++;
-        }
-    }
-    if (n_cand > 0) {
+        const struct tok_trie *t = &v->special_trie;
         for (size_t p = 0; p < len; p++) {
-            for (int32_t r = head[(unsigned char)text[p]]; r >= 0; r = first[r]) {
-                int32_t id = v->special[r];
-                uint32_t l = v->len[id];
-                if (l > len - p || memcmp(text + p, v->text + v->off[id], l) != 0)
-                    continue;
-                if (n_occ == cap_occ) {
-                    size_t nc = cap_occ ? cap_occ * 2 : 64;
-                    if (nc > len * 64 + 64) { /* bounded: at most one per (position, length) */
-                        rc = AIOS_ELIMIT;
-                        goto out;
+            if (!v->special_first[(unsigned char)text[p]])
+                continue;
+            uint32_t node = TOK_TRIE_ROOT;
+            for (size_t k = p; k < len; k++) {
+                int64_t e = tok_trie_child(t, node, (unsigned char)text[k]);
+                if (e < 0)
+                    break;
+                node = (uint32_t)e + 1;
+                int32_t r = t->nodes[e].token;
+                if (r >= 0 && !present[r]) {
+                    unsigned at = v->attr[v->special[r]];
+                    if (parse_special ||
+                        !(at & (AIOS_LLM_TOKEN_CONTROL | AIOS_LLM_TOKEN_UNKNOWN))) {
+                        present[r] = 1;
+                        n_present++;
                     }
-                    struct occ *o = aios_realloc(occ, nc * sizeof *o);
-                    if (!o) {
-                        rc = AIOS_ENOMEM;
-                        goto out;
-                    }
-                    occ = o;
-                    cap_occ = nc;
                 }
-                occ[n_occ].rank = r;
-                occ[n_occ].pos = (uint32_t)p;
-                n_occ++;
             }
         }
     }
-
-    size_t max_frags = 2 * n_occ + 1;
-    *frags = aios_malloc(max_frags * sizeof **frags);
-    if (!*frags) {
-        rc = AIOS_ENOMEM;
+    size_t cap_a = 0, cap_b = 0;
+    if ((rc = push_frag(&a, &cap_a, &na, (struct frag){-1, 0, (uint32_t)len})))
         goto out;
-    }
-    if (n_occ == 0) {
-        if (len > 0) {
-            (*frags)[0] = (struct frag){-1, 0, (uint32_t)len};
-            *n_frags = 1;
-        }
-        goto out;
-    }
-    qsort(occ, n_occ, sizeof *occ, cmp_occ);
-    /* taken[i]: -1 free, -2 stripped whitespace, else the token starting there (or -3 inside) */
-    taken = aios_malloc(len * sizeof *taken);
-    if (!taken) {
-        rc = AIOS_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < len; i++)
-        taken[i] = -1;
-    for (size_t k = 0; k < n_occ; k++) {
-        int32_t id = v->special[occ[k].rank];
-        uint32_t p = occ[k].pos, l = v->len[id];
-        bool free_ = true;
-        for (uint32_t i = p; i < p + l; i++)
-            if (taken[i] != -1) {
-                free_ = false;
-                break;
-            }
-        if (!free_)
+    for (int32_t r = 0; r < v->n_special && n_present > 0; r++) {
+        if (!present[r])
             continue;
-        taken[p] = id;
-        for (uint32_t i = p + 1; i < p + l; i++)
-            taken[i] = -3;
-        if (v->attr[id] & AIOS_LLM_TOKEN_LSTRIP)
-            for (uint32_t i = p;
-                 i > 0 && taken[i - 1] == -1 && is_space_c((unsigned char)text[i - 1]); i--)
-                taken[i - 1] = -2;
-        if (v->attr[id] & AIOS_LLM_TOKEN_RSTRIP)
-            for (uint32_t i = p + l;
-                 i < len && taken[i] == -1 && is_space_c((unsigned char)text[i]); i++)
-                taken[i] = -2;
-    }
-    size_t nf = 0;
-    for (size_t i = 0; i < len;) {
-        if (taken[i] >= 0) {
-            (*frags)[nf++] = (struct frag){taken[i], 0, 0};
-            i += v->len[taken[i]];
-        } else if (taken[i] == -1) {
-            size_t j = i;
-            while (j < len && taken[j] == -1)
-                j++;
-            (*frags)[nf++] = (struct frag){-1, (uint32_t)i, (uint32_t)(j - i)};
-            i = j;
-        } else {
-            i++;
+        n_present--;
+        int32_t id = v->special[r];
+        const char *tt = v->text + v->off[id];
+        uint32_t tl = v->len[id];
+        unsigned at = v->attr[id];
+        size_t nb = 0;
+        for (size_t f = 0; f < na && !rc; f++) {
+            if (a[f].token >= 0) {
+                rc = push_frag(&b, &cap_b, &nb, a[f]);
+                continue;
+            }
+            size_t off = a[f].off, end = off + a[f].len;
+            while (off < end) {
+                const char *m = memmem(text + off, end - off, tt, tl);
+                if (!m)
+                    break;
+                size_t pos = (size_t)(m - text);
+                size_t left_end = pos;
+                if (at & AIOS_LLM_TOKEN_LSTRIP)
+                    while (left_end > off && is_space_c((unsigned char)text[left_end - 1]))
+                        left_end--;
+                if (left_end > off &&
+                    (rc = push_frag(&b, &cap_b, &nb,
+                                    (struct frag){-1, (uint32_t)off, (uint32_t)(left_end - off)})))
+                    break;
+                if ((rc = push_frag(&b, &cap_b, &nb, (struct frag){id, 0, 0})))
+                    break;
+                off = pos + tl;
+                if (at & AIOS_LLM_TOKEN_RSTRIP)
+                    while (off < end && is_space_c((unsigned char)text[off]))
+                        off++;
+            }
+            if (!rc && off < end)
+                rc = push_frag(&b, &cap_b, &nb,
+                               (struct frag){-1, (uint32_t)off, (uint32_t)(end - off)});
         }
+        if (rc)
+            goto out;
+        struct frag *tmp = a;
+        size_t tc = cap_a;
+        a = b, cap_a = cap_b;
+        b = tmp, cap_b = tc;
+        na = nb;
     }
-    *n_frags = nf;
+    *frags = a;
+    *n_frags = na;
+    a = NULL;
 out:
-    aios_free(first);
-    aios_free(occ);
-    aios_free(taken);
-    if (rc) {
-        aios_free(*frags);
-        *frags = NULL;
-    }
+    aios_free(present);
+    aios_free(a);
+    aios_free(b);
     return rc;
 }
 
@@ -928,7 +967,9 @@ int aios_llm_tokenize(const aios_llm_vocab *v, const char *text, size_t len, uns
         case AIOS_LLM_VOCAB_SPM: {
             /* prefix a space, then spaces become U+2581 (3 bytes) */
             bool prefix = sp->add_space_prefix && prev_special;
-            size_t need = (n + 1) * 3;
+            size_t need = n + 3;
+            for (size_t i = 0; i < n; i++)
+                need += s[i] == ' ' ? 2 : 0;
             tmp = tok_scratch_get(&sc, TOK_SC_TEXT, need);
             if (!tmp) {
                 rc = AIOS_ENOMEM;
@@ -1007,12 +1048,9 @@ static int piece(const aios_llm_vocab *v, int32_t id, bool special, int lstrip,
     size_t n = v->len[id];
     if (!special && (a & (AIOS_LLM_TOKEN_UNKNOWN | AIOS_LLM_TOKEN_CONTROL)))
         return AIOS_OK;
-    char local[8];
+    char byte;
     const char *p = NULL;
     size_t pn = 0;
-    struct aios_buf tmp;
-    aios_buf_init(&tmp, 0);
-    int rc = AIOS_OK;
     if (a & (AIOS_LLM_TOKEN_UNKNOWN | AIOS_LLM_TOKEN_CONTROL | AIOS_LLM_TOKEN_USER_DEFINED)) {
         p = t, pn = n;
     } else if (a & AIOS_LLM_TOKEN_NORMAL) {
@@ -1022,32 +1060,48 @@ static int piece(const aios_llm_vocab *v, int32_t id, bool special, int lstrip,
             else
                 p = t, pn = n;
         } else {
-            for (size_t i = 0; i < n;) {
-                if (i + 3 <= n && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
-                    rc = aios_buf_putc(&tmp, ' ');
+            /* U+2581 -> ' ', written in runs straight into out (no allocation:
+             * the decode loop calls this once per generated token) */
+            size_t len0 = out->len, i = 0, run;
+            for (; lstrip > 0 && i < n; lstrip--) {
+                if (i + 3 <= n && memcmp(t + i, "\xe2\x96\x81", 3) == 0)
                     i += 3;
+                else if (t[i] == ' ')
+                    i++;
+                else
+                    break;
+            }
+            int rc = AIOS_OK;
+            for (run = i; i < n && !rc;) {
+                if (i + 3 <= n && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
+                    if (i > run)
+                        rc = aios_buf_append(out, t + run, i - run);
+                    if (!rc)
+                        rc = aios_buf_putc(out, ' ');
+                    i += 3;
+                    run = i;
                 } else {
-                    rc = aios_buf_putc(&tmp, t[i]);
                     i++;
                 }
-                if (rc)
-                    goto out;
             }
-            p = tmp.data, pn = tmp.len;
+            if (!rc && i > run)
+                rc = aios_buf_append(out, t + run, i - run);
+            if (rc) {
+                out->len = len0;
+                if (out->data)
+                    out->data[len0] = 0;
+            }
+            return rc;
         }
     } else if (a & AIOS_LLM_TOKEN_BYTE) {
         if (n == 6 && hexval(t[3]) >= 0 && hexval(t[4]) >= 0) {
-            local[0] = (char)(hexval(t[3]) * 16 + hexval(t[4]));
-            p = local, pn = 1;
+            byte = (char)(hexval(t[3]) * 16 + hexval(t[4]));
+            p = &byte, pn = 1;
         }
     }
     for (int i = 0; i < lstrip && pn && *p == ' '; i++)
         p++, pn--;
-    if (pn)
-        rc = aios_buf_append(out, p, pn);
-out:
-    aios_buf_free(&tmp);
-    return rc;
+    return pn ? aios_buf_append(out, p, pn) : AIOS_OK;
 }
 
 int aios_llm_token_piece(const aios_llm_vocab *v, int32_t id, bool special, struct aios_buf *out,
@@ -1060,6 +1114,57 @@ int aios_llm_token_piece(const aios_llm_vocab *v, int32_t id, bool special, stru
     if (rc)
         return aios_err_set(err, rc, "token %d: %s", id, aios_status_str(rc));
     return AIOS_OK;
+}
+
+/* The three passes of llama.cpp's clean_spaces over s[0..n); returns the new length. */
+static size_t clean_spaces(char *s, size_t n)
+{
+    if (n < 2)
+        return n;
+    /* 1: " ?", " !", " .", " ," lose the space */
+    size_t t = 1;
+    char prev = s[0];
+    for (size_t i = 1; i < n; i++) {
+        char x = s[i];
+        if (prev == ' ' && (x == '?' || x == '!' || x == '.' || x == ','))
+            t--;
+        prev = x;
+        s[t++] = x;
+    }
+    n = t;
+    /* 2: a single apostrophe between spaces loses both */
+    t = 1;
+    prev = s[0];
+    for (size_t i = 1; i < n; i++) {
+        char x = s[i];
+        if (x == '\'' && i + 1 < n && prev == ' ' && s[i + 1] == ' ') {
+            t--;
+            s[t++] = x;
+            i++;      /* the next space is dropped */
+            prev = 0; /* and reads as NUL afterwards, as in llama.cpp */
+            continue;
+        }
+        prev = x;
+        s[t++] = x;
+    }
+    n = t;
+    /* 3: " 's", " 'm", " 're", " 've" lose the space */
+    t = 1;
+    prev = s[0];
+    for (size_t i = 1; i < n; i++) {
+        char x = s[i];
+        if (prev == ' ' && x == '\'' && i + 1 < n) {
+            char x1 = s[i + 1];
+            if (x1 == 's' || x1 == 'm')
+                t--;
+            else if (x1 != 't' && x1 != 'd' && i + 2 < n &&
+                     ((x1 == 'r' && s[i + 2] == 'e') || (x1 == 'v' && s[i + 2] == 'e')))
+                t--;
+        }
+        prev = x;
+        s[t++] = x;
+    }
+    return t;
 }
 
 int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, unsigned flags,
@@ -1094,6 +1199,10 @@ int aios_llm_detokenize(const aios_llm_vocab *v, const int32_t *ids, size_t n, u
             return aios_err_set(err, rc, "detokenizing: %s", aios_status_str(rc));
         }
         remove_space = false; /* only the first piece, as llama.cpp does */
+    }
+    if (flags & AIOS_LLM_DETOK_CLEAN_SPACES) {
+        out->len = len0 + clean_spaces(out->data + len0, out->len - len0);
+        out->data[out->len] = 0;
     }
     return AIOS_OK;
 }

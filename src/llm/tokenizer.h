@@ -16,10 +16,13 @@
 /* ---- hash map: byte string -> token id ---------------------------------- */
 
 /* Keys are the strings base[off[id] .. off[id]+len[id]) of the ids inserted;
- * slots hold id+1 (0 = empty) and the high bits of the hash. */
+ * a slot holds id+1 (0 = empty) and the high bits of the key's hash. */
+struct tok_map_slot {
+    uint32_t id1;
+    uint32_t hash;
+};
 struct tok_map {
-    uint32_t *slot_id;
-    uint32_t *slot_hash;
+    struct tok_map_slot *slots;
     uint32_t mask;
     const char *base;
     const uint32_t *off;
@@ -36,30 +39,54 @@ void tok_map_free(struct tok_map *m);
 
 /* ---- hash map: (left id, right id) -> (rank, merged id) ----------------- */
 
+struct tok_merge_entry {
+    uint64_t key; /* left << 32 | right; UINT64_MAX = empty */
+    uint32_t rank;
+    int32_t result;
+};
 struct tok_merge_map {
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint32_t *rank;
-    int32_t *result;
+    struct tok_merge_entry *e; /* one cache line holds four entries */
     uint32_t mask;
 };
 
-/* ---- WordPiece prefix map: every prefix of every token ------------------ */
+/* ---- WordPiece trie: every prefix of every token ----------------------- */
 
-/* Entries are keyed by an incremental hash (tok_prefix_step) so a matcher
- * can extend a candidate one byte at a time. */
-struct tok_prefix_map {
-    uint32_t *slot; /* entry index + 1 */
-    uint64_t *ent_hash;
-    int32_t *ent_src;   /* a token whose text has this prefix */
-    uint32_t *ent_len;  /* prefix length */
-    int32_t *ent_token; /* the token equal to this prefix, or -1 */
-    uint32_t n_ent, cap_ent;
+/* A trie stored in one open-addressing table: the node for prefix P+c lives
+ * in the slot found by hashing (node of P, c), so a matcher extends a
+ * candidate one byte at a time with one probe and an exact key compare. */
+struct tok_trie_node {
+    uint32_t parent; /* slot of the parent node + 1; 0 = empty slot */
+    int32_t token;   /* token equal to this prefix, or -1 */
+    uint8_t c;
+};
+struct tok_trie {
+    struct tok_trie_node *nodes;
     uint32_t mask;
 };
-#define TOK_PREFIX_SEED 0xcbf29ce484222325ull
-static inline uint64_t tok_prefix_step(uint64_t h, unsigned char c)
+#define TOK_TRIE_ROOT 0xFFFFFFFEu /* parent value of first-byte nodes (as slot + 1) */
+
+/* Sized for total_bytes of keys; AIOS_ENOMEM. */
+int tok_trie_init(struct tok_trie *t, size_t total_bytes);
+/* Adds key s[0..n) with value `token` (the first value set for a key stays). */
+void tok_trie_insert(struct tok_trie *t, const char *s, size_t n, int32_t token);
+void tok_trie_free(struct tok_trie *t);
+
+static inline uint32_t tok_trie_slot(uint32_t parent, unsigned char c, uint32_t mask)
 {
-    return (h ^ c) * 0x100000001b3ull;
+    uint64_t k = ((uint64_t)parent << 8 | c) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(k >> 32) & mask;
+}
+
+/* Slot of the child of `parent` (a slot + 1, or TOK_TRIE_ROOT) by byte c; -1 if none. */
+static inline int64_t tok_trie_child(const struct tok_trie *t, uint32_t parent, unsigned char c)
+{
+    for (uint32_t i = tok_trie_slot(parent, c, t->mask);; i = (i + 1) & t->mask) {
+        const struct tok_trie_node *n = &t->nodes[i];
+        if (n->parent == 0)
+            return -1;
+        if (n->parent == parent && n->c == c)
+            return i;
+    }
 }
 
 /* ---- pre-tokenizer -------------------------------------------------------- */
@@ -103,6 +130,7 @@ struct tok_pre_info {
     enum tok_pre_kind kind;
     bool ignore_merges;
     bool add_bos;
+    bool keep_spaces; /* decoding keeps " ." and " 's" (llama.cpp: clean_spaces off) */
 };
 const struct tok_pre_info *tok_pre_lookup(const char *name);
 
@@ -137,12 +165,16 @@ struct aios_llm_vocab {
 
     struct aios_llm_vocab_special sp;
 
-    /* special-token partition: candidates sorted longest first */
+    /* special-token partition: candidates sorted longest first, and a trie
+     * of their texts whose values are positions in that list */
     int32_t *special;
     int32_t n_special;
+    struct tok_trie special_trie;
+    bool special_first[256]; /* bytes a candidate starts with */
 
     /* SPM */
     int32_t byte_token[256]; /* <0xXX> token of each byte, or -1 */
+    bool spm_split_ok;       /* see tok_spm_can_split */
 
     /* BPE */
     enum tok_pre_kind pre_kind;
@@ -154,20 +186,24 @@ struct aios_llm_vocab {
     struct tok_map raw_map;
     int32_t byte_char_token[256]; /* the token of the byte-level character of each byte */
     struct tok_merge_map merges;
+    size_t bpe_cache_min_text; /* texts this long use the per-call word cache */
 
     /* WPM */
     bool lowercase, strip_accents;
-    struct tok_prefix_map prefix;
+    struct tok_trie trie;
 };
 
 /* ---- per-call scratch ----------------------------------------------------- */
 
-/* Grown on demand, freed at the end of the call; `limit` bounds every array
- * (it is derived from the input length, so it only fails on bugs or memory
- * exhaustion). */
+/* Grown on demand, freed at the end of the call. Every slot is sized from
+ * the input (at most a few times its length, which AIOS_LLM_TOKENIZE_MAX_BYTES
+ * bounds), so growth fails only when memory runs out. */
+#define TOK_SCRATCH_SLOTS 10
 struct tok_scratch {
-    void *buf[8];
-    size_t cap[8];
+    void *buf[TOK_SCRATCH_SLOTS];
+    size_t cap[TOK_SCRATCH_SLOTS];
+    /* PCRE2 match data, match context and JIT stack, made on first use */
+    void *pcre[3];
 };
 /* Ensures slot k holds at least n bytes; NULL when out of memory. Contents
  * are kept across growth. */
@@ -180,7 +216,9 @@ enum {
     TOK_SC_SPANS2 = 3,
     TOK_SC_TEXT = 4,
     TOK_SC_WORD = 5,
-    TOK_SC_MATCH = 6,
+    TOK_SC_CACHE_SLOTS = 6, /* BPE word cache */
+    TOK_SC_CACHE_ENTS = 7,
+    TOK_SC_CACHE_IDS = 8,
 };
 
 /* ---- the algorithms ------------------------------------------------------- */
@@ -193,11 +231,16 @@ int tok_bpe_encode(const aios_llm_vocab *v, const char *text, size_t len, struct
 int tok_wpm_encode(const aios_llm_vocab *v, const char *text, size_t len, struct tok_scratch *sc,
                    struct aios_llm_tokens *out, struct aios_err *err);
 
+/* Frees the PCRE2 objects of a scratch (tok_scratch_free calls it). */
+void tok_pre_scratch_free(struct tok_scratch *sc);
 /* Splits text into words with the vocab's pre-tokenizer regexes; *spans
  * points into scratch slot TOK_SC_SPANS or TOK_SC_SPANS2. */
 int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct tok_scratch *sc,
                   struct tok_span **spans, size_t *n_spans, struct aios_err *err);
 
+/* SPM setup: true when no token has U+2581 right after another character,
+ * so text can be encoded word by word with the same result. */
+bool tok_spm_can_split(const aios_llm_vocab *v);
 /* BPE setup (tok_bpe.c): byte-level tables and merges. */
 int tok_bpe_init(aios_llm_vocab *v, const struct aios_gguf_value *merges, struct aios_err *err);
 void tok_bpe_free(aios_llm_vocab *v);

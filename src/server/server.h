@@ -87,7 +87,9 @@ struct aios_server_gen_request {
     const char *prompt;
     const int32_t *prompt_tokens;
     size_t n_prompt_tokens;
-    bool echo;
+    bool echo; /* with logprobs, the backend sends the prompt's tokens first
+                * (on_token, the first with logprob NAN); without, the
+                * server echoes the prompt text itself */
     const char *suffix;
 
     /* sampling */

@@ -389,8 +389,10 @@ static void dot_q5_1(int64_t n, float *s, const void *vx, const void *vy)
 
 /* ---- K-quants ---------------------------------------------------------- */
 
-/* The eight 6-bit scales and mins of a Q4_K / Q5_K block. */
-static inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
+/* The eight 6-bit scales of a Q4_K / Q5_K block into sc[]; returns the eight
+ * 6-bit mins packed in a uint64 (kept in registers: assembling them in
+ * memory from 4-byte stores and reloading 8 bytes stalls store forwarding). */
+static inline uint64_t k4_unpack(const uint8_t *q, uint8_t sc[8])
 {
     uint32_t a, b, c;
     memcpy(&a, q, 4);
@@ -401,17 +403,14 @@ static inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
     uint32_t m1 = ((c >> 4) & 0x0f0f0f0f) | ((b >> 2) & 0x30303030);
     memcpy(sc, &s0, 4);
     memcpy(sc + 4, &s1, 4);
-    memcpy(m, &m0, 4);
-    memcpy(m + 4, &m1, 4);
+    return (uint64_t)m0 | (uint64_t)m1 << 32;
 }
 
 /* sum_j m[j] * (bsums[2j] + bsums[2j+1]) */
-static inline int k4_minsum(const uint8_t m[8], const int16_t *bsums)
+static inline int k4_minsum(uint64_t m64, const int16_t *bsums)
 {
     __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
     __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    uint64_t m64;
-    memcpy(&m64, m, 8);
     __m128i mv = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m64));
     __m128i p = _mm_madd_epi16(pair, mv);
     p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4e));
@@ -427,8 +426,8 @@ static void dot_q4_K(int64_t n, float *s, const void *vx, const void *vy)
     __m256 acc = _mm256_setzero_ps();
     float accm = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], m[8];
-        k4_unpack(x[i].scales, sc, m);
+        uint8_t sc[8];
+        const uint64_t m = k4_unpack(x[i].scales, sc);
         const float d = y[i].d * h2f(x[i].d);
         accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
         const uint8_t *q4 = x[i].qs;
@@ -458,8 +457,8 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
     __m256 acc = _mm256_setzero_ps();
     float accm = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], m[8];
-        k4_unpack(x[i].scales, sc, m);
+        uint8_t sc[8];
+        const uint64_t m = k4_unpack(x[i].scales, sc);
         const float d = y[i].d * h2f(x[i].d);
         accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
         const uint8_t *q5 = x[i].qs;

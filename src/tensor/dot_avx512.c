@@ -1,8 +1,7 @@
 /*
- * AVX-512 (F/BW/VL/DQ + VNNI) kernels for the types that dominate decode
- * time: Q4_0, Q8_0, Q4_K, Q6_K, Q5_K, F16 and F32. Only called after
- * aios_cpu_get() reported all of those features (types.c); other types use
- * the AVX2 file.
+ * AVX-512 (F/BW/VL/DQ + VNNI) kernels for every weight type but BF16 (which
+ * uses the AVX2 file). Only called after aios_cpu_get() reported all of
+ * those features (types.c).
  *
  * VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of
  * four into int32 lanes in one instruction, with no int16 saturation. For
@@ -207,25 +206,119 @@ static void dot_q4_0(int64_t n, float *s, const void *vx, const void *vy)
     *s = hsum16(_mm512_add_ps(acc0, acc1)) + hsum8(tail);
 }
 
-/* ---- K-quants ---------------------------------------------------------- */
-
-static inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
+/* F16 words at word offsets o0 < o1 < o2 < o3 (< 64) of the bytes at p,
+ * as floats: the scales of four consecutive blocks whatever their stride.
+ * The first 64 bytes always lie inside four blocks; from the next 64 only
+ * the words up to o3 are read (a masked load does not touch, or fault on,
+ * the rest, which may lie past the end of the row). */
+static inline __m128 words4(const void *p, int o0, int o1, int o2, int o3)
 {
-    uint32_t a, b, c;
-    memcpy(&a, q, 4);
-    memcpy(&b, q + 4, 4);
-    memcpy(&c, q + 8, 4);
-    uint32_t s0 = a & 0x3f3f3f3f, m0 = b & 0x3f3f3f3f;
-    uint32_t s1 = (c & 0x0f0f0f0f) | ((a >> 2) & 0x30303030);
-    uint32_t m1 = ((c >> 4) & 0x0f0f0f0f) | ((b >> 2) & 0x30303030);
-    memcpy(sc, &s0, 4);
-    memcpy(sc + 4, &s1, 4);
-    memcpy(m, &m0, 4);
-    memcpy(m + 4, &m1, 4);
+    const __m512i idx = _mm512_setr_epi64(
+        (long long)((uint64_t)o0 | (uint64_t)o1 << 16 | (uint64_t)o2 << 32 | (uint64_t)o3 << 48), 0,
+        0, 0, 0, 0, 0, 0);
+    const int last = o3 - 32;
+    const __mmask32 m = last < 0 ? 0 : (__mmask32)(0xffffffffu >> (31 - last));
+    __m512i a = _mm512_loadu_si512(p);
+    __m512i b = _mm512_maskz_loadu_epi16(m, (const char *)p + 64);
+    return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b)));
 }
 
+/* The 5th bits of two Q5 blocks as 0x10 bytes in element order. */
+static inline __m512i fifth_bits2(const uint8_t *qha, const uint8_t *qhb)
+{
+    uint32_t a, b;
+    memcpy(&a, qha, 4);
+    memcpy(&b, qhb, 4);
+    return _mm512_maskz_mov_epi8((__mmask64)((uint64_t)a | (uint64_t)b << 32),
+                                 _mm512_set1_epi8(0x10));
+}
+
+static void dot_q5_0(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q5_0 *x = vx;
+    const struct block_q8_0 *y = vy;
+    const int64_t nb = n / QK5_0;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        __m128 d = _mm_mul_ps(words4(&x[i], 0, 11, 22, 33), scales4_q8_0(&y[i]));
+        for (int h = 0; h < 2; h++) {
+            const int64_t k = i + 2 * h;
+            __m512i q =
+                _mm512_or_si512(nibbles2(x[k].qs, x[k + 1].qs), fifth_bits2(x[k].qh, x[k + 1].qh));
+            __m512i yy = ld2x32(y[k].qs, y[k + 1].qs);
+            /* (code - 16) . y = code . y - 16 * sum(y) */
+            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, q, yy),
+                                         _mm512_dpbusd_epi32(zero, sixteen, yy));
+            acc = _mm512_fmadd_ps(spread2(d, 2 * h, 2 * h + 1), _mm512_cvtepi32_ps(p), acc);
+        }
+    }
+    float tail = 0;
+    if (i < nb)
+        aios_dot_q5_0_ref((nb - i) * QK5_0, &tail, x + i, y + i);
+    *s = hsum16(acc) + tail;
+}
+
+/* Q4_1 / Q5_1 against Q8_1: d_x d_y (codes . y) + m_x s_y per block. */
+static inline void dot_x_1(int64_t n, float *s, const void *vx, const void *vy, bool five)
+{
+    const uint8_t *xb = vx;
+    const struct block_q8_1 *y = vy;
+    const size_t bsz = five ? sizeof(struct block_q5_1) : sizeof(struct block_q4_1);
+    const int w = (int)(bsz / 2); /* block stride in F16 words */
+    const int64_t nb = n / QK8_1;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *xi = xb + (size_t)i * bsz;
+        __m128 dy = words4(&y[i], 0, 18, 36, 54), sy = words4(&y[i], 1, 19, 37, 55);
+        __m128 d = _mm_mul_ps(words4(xi, 0, w, 2 * w, 3 * w), dy);
+        accm = _mm_fmadd_ps(words4(xi, 1, w + 1, 2 * w + 1, 3 * w + 1), sy, accm);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *a = xi + (size_t)(2 * h) * bsz, *b = a + bsz;
+            __m512i q;
+            if (five)
+                q = _mm512_or_si512(nibbles2(((const struct block_q5_1 *)a)->qs,
+                                             ((const struct block_q5_1 *)b)->qs),
+                                    fifth_bits2(((const struct block_q5_1 *)a)->qh,
+                                                ((const struct block_q5_1 *)b)->qh));
+            else
+                q = nibbles2(((const struct block_q4_1 *)a)->qs,
+                             ((const struct block_q4_1 *)b)->qs);
+            __m512i p = _mm512_dpbusd_epi32(zero, q, ld2x32(y[i + 2 * h].qs, y[i + 2 * h + 1].qs));
+            acc = _mm512_fmadd_ps(spread2(d, 2 * h, 2 * h + 1), _mm512_cvtepi32_ps(p), acc);
+        }
+    }
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    float tail = 0;
+    if (i < nb) {
+        if (five)
+            aios_dot_q5_1_ref((nb - i) * QK8_1, &tail, xb + (size_t)i * bsz, y + i);
+        else
+            aios_dot_q4_1_ref((nb - i) * QK8_1, &tail, xb + (size_t)i * bsz, y + i);
+    }
+    *s = hsum16(acc) + _mm_cvtss_f32(accm) + tail;
+}
+
+static void dot_q4_1(int64_t n, float *s, const void *vx, const void *vy)
+{
+    dot_x_1(n, s, vx, vy, false);
+}
+
+static void dot_q5_1(int64_t n, float *s, const void *vx, const void *vy)
+{
+    dot_x_1(n, s, vx, vy, true);
+}
+
+/* ---- K-quants ---------------------------------------------------------- */
+
 /* The 12 packed scale bytes of a Q4_K / Q5_K block -> 16 bytes: the eight
- * 6-bit scales, then the eight 6-bit mins (vector form of k4_unpack). The
+ * 6-bit scales, then the eight 6-bit mins (vector form of k4_scale_min). The
  * 16-byte load reads 4 bytes past the scales, still inside the block. */
 static inline __m128i k4_scales_mins(const uint8_t *q)
 {
@@ -245,18 +338,6 @@ static inline __m128i k4_minsum4(__m128i sm, const int16_t *bsums)
     __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
     __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
     return _mm_madd_epi16(pair, _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
-}
-
-static inline int k4_minsum(const uint8_t m[8], const int16_t *bsums)
-{
-    __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
-    __m128i pair = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    uint64_t m64;
-    memcpy(&m64, m, 8);
-    __m128i p = _mm_madd_epi16(pair, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m64)));
-    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4e));
-    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0xb1));
-    return _mm_cvtsi128_si32(p);
 }
 
 /* Lanes 0..7 = s[a], lanes 8..15 = s[b] of 16 int32 scales. */
@@ -306,14 +387,13 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i one = _mm256_set1_epi8(1);
     __m512 acc = _mm512_setzero_ps();
-    float accm = 0;
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[16], m[8];
-        k4_unpack(x[i].scales, sc, m);
-        accm += y[i].d * h2f(x[i].dmin) * (float)k4_minsum(m, y[i].bsums);
-        uint64_t s64;
-        memcpy(&s64, sc, 8);
-        const __m512i scv = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s64));
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const float yd = y[i].d;
+        accm = _mm_fmadd_ps(_mm_set1_ps(yd * h2f(x[i].dmin)),
+                            _mm_cvtepi32_ps(k4_minsum4(sm, y[i].bsums)), accm);
+        const __m512i scv = _mm512_cvtepu8_epi32(sm);
         const uint8_t *q5 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
@@ -328,12 +408,13 @@ static void dot_q5_K(int64_t n, float *s, const void *vx, const void *vy)
                 _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), hh), 1);
             __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
                                             _mm512_loadu_si512((const void *)q8));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p, pick2(scv, 2 * j, 2 * j + 1)));
+            sumi = _mm512_dpwssd_epi32(sumi, p, pick2(scv, 2 * j, 2 * j + 1));
         }
-        const float d = y[i].d * h2f(x[i].d);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(yd * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
     }
-    *s = hsum16(acc) - accm;
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum16(acc) - _mm_cvtss_f32(accm);
 }
 
 /* Lanes 4k..4k+3 = sc[base + k] for k < 4 (a 16-value sub-block spans four
@@ -388,6 +469,108 @@ static void dot_q6_K(int64_t n, float *s, const void *vx, const void *vy)
     *s = hsum16(acc);
 }
 
+/* Two-bit codes of half a Q2_K / Q3_K block (32 bytes): elements 0..63
+ * (shifts 0 and 2) in *a, 64..127 (shifts 4 and 6) in *b. */
+static inline void crumbs(const uint8_t *qs, __m512i *a, __m512i *b)
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)qs);
+    *a = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m3)),
+                            _mm256_and_si256(_mm256_srli_epi16(v, 2), m3), 1);
+    *b = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(v, 4), m3)),
+                            _mm256_and_si256(_mm256_srli_epi16(v, 6), m3), 1);
+}
+
+/* Bit `bit` and `bit + 1` of each of 32 hmask bytes, as 4 in the bytes of
+ * [elements with bit | elements with bit + 1]. */
+static inline __m512i hbits4(__m256i hm, int bit)
+{
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256i a = _mm256_and_si256(_mm256_srli_epi16(hm, bit), one);
+    __m256i b = _mm256_and_si256(_mm256_srli_epi16(hm, bit + 1), one);
+    return _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1), 2);
+}
+
+/* The 16 signed 6-bit scales of a Q3_K block (vector form of q3k_scales);
+ * packed must be a block's scales field (preceded by its qs). */
+static inline __m128i q3k_scales16(const uint8_t *packed)
+{
+    /* load the 16 bytes ending with the scales (the 4 before them are the
+     * block's last qs bytes) and shift those out: no read past the block */
+    const __m128i v = _mm_srli_si128(_mm_loadu_si128((const __m128i *)(packed - 4)), 4);
+    const __m128i m4 = _mm_set1_epi8(0xF);
+    __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    __m128i hi =
+        _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2)), _mm_setr_epi32(0, 2, 4, 6));
+    hi = _mm_and_si128(hi, _mm_set1_epi8(3));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+}
+
+static void dot_q3_K(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q3_K *x = vx;
+    const struct block_q8_K *y = vy;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m512i scv = _mm512_cvtepi8_epi32(q3k_scales16(x[i].scales));
+        const __m512i scv16 = _mm512_and_si512(scv, _mm512_set1_epi32(0xFFFF));
+        /* value = code - 4 with code = 2 low bits | high bit << 2 (0..7) */
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        __m512i sumi = _mm512_sub_epi32(
+            _mm512_setzero_si512(),
+            _mm512_slli_epi32(_mm512_mullo_epi32(scv, _mm512_cvtepi16_epi32(bs)), 2));
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        const int8_t *q8 = y[i].qs;
+        for (int h = 0; h < 2; h++, q8 += 128) {
+            __m512i a, b;
+            crumbs(x[i].qs + 32 * h, &a, &b);
+            a = _mm512_or_si512(a, hbits4(hm, 4 * h));
+            b = _mm512_or_si512(b, hbits4(hm, 4 * h + 2));
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a,
+                                             _mm512_loadu_si512((const void *)q8));
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), b,
+                                             _mm512_loadu_si512((const void *)(q8 + 64)));
+            sumi = _mm512_dpwssd_epi32(sumi, pa, pick4(scv16, 8 * h));
+            sumi = _mm512_dpwssd_epi32(sumi, pb, pick4(scv16, 8 * h + 4));
+        }
+        const float d = y[i].d * h2f(x[i].d);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum16(acc);
+}
+
+static void dot_q2_K(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q2_K *x = vx;
+    const struct block_q8_K *y = vy;
+    __m512 acc = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m512i scv = _mm512_cvtepu8_epi32(_mm_and_si128(v, _mm_set1_epi8(0xF)));
+        const __m512i mv =
+            _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0xF)));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const __m512i msum = _mm512_mullo_epi32(mv, _mm512_cvtepi16_epi32(bs));
+        accm = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(x[i].dmin)), _mm512_cvtepi32_ps(msum),
+                               accm);
+        const int8_t *q8 = y[i].qs;
+        __m512i sumi = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++, q8 += 128) {
+            __m512i a, b;
+            crumbs(x[i].qs + 32 * h, &a, &b);
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a,
+                                             _mm512_loadu_si512((const void *)q8));
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), b,
+                                             _mm512_loadu_si512((const void *)(q8 + 64)));
+            sumi = _mm512_dpwssd_epi32(sumi, pa, pick4(scv, 8 * h));
+            sumi = _mm512_dpwssd_epi32(sumi, pb, pick4(scv, 8 * h + 4));
+        }
+        const float d = y[i].d * h2f(x[i].d);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum16(acc) - hsum16(accm);
+}
+
 /* ---- lookup ------------------------------------------------------------ */
 
 aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type)
@@ -401,6 +584,16 @@ aios_vec_dot_fn aios_tensor_avx512_dot(uint32_t type)
         return dot_q8_0;
     case AIOS_GGML_Q4_0:
         return dot_q4_0;
+    case AIOS_GGML_Q5_0:
+        return dot_q5_0;
+    case AIOS_GGML_Q4_1:
+        return dot_q4_1;
+    case AIOS_GGML_Q5_1:
+        return dot_q5_1;
+    case AIOS_GGML_Q2_K:
+        return dot_q2_K;
+    case AIOS_GGML_Q3_K:
+        return dot_q3_K;
     case AIOS_GGML_Q4_K:
         return dot_q4_K;
     case AIOS_GGML_Q5_K:

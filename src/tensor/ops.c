@@ -197,22 +197,28 @@ float aios_tensor_alibi_slope(int64_t h, int64_t n_head, float max_bias)
     return h < (int64_t)n2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n2) + 1));
 }
 
-int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
-                          const void *v, float *out, float *scratch, struct aios_err *err)
+static int attn_check(const struct aios_attn_args *a, struct aios_err *err)
 {
     if (a->n_q <= 0 || a->n_kv <= 0 || a->n_head <= 0 || a->n_head_kv <= 0 || a->head_dim <= 0 ||
         a->n_head % a->n_head_kv || a->q_pos0 < 0 || a->kv_stride < a->n_head_kv * a->head_dim)
         return aios_err_set(err, AIOS_EINVAL, "attention: bad shape");
     if (a->kv_type != AIOS_GGML_F32 && a->kv_type != AIOS_GGML_F16)
         return aios_err_set(err, AIOS_EINVAL, "attention: KV type must be F32 or F16");
+    if (a->kv_type == AIOS_GGML_F16 && a->head_dim > 1024)
+        return aios_err_set(err, AIOS_EINVAL, "attention: head_dim %lld > 1024 with F16 KV",
+                            (long long)a->head_dim);
+    return AIOS_OK;
+}
+
+/* Heads [h0, h1) of one attention call. */
+static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
+                       float *out, float *scratch, int64_t h0, int64_t h1)
+{
     const bool f16 = a->kv_type == AIOS_GGML_F16;
     const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
     aios_vec_dot_fn dot = aios_tensor_vec_dot(a->kv_type);
     uint16_t qh[1024];
-    if (f16 && d > 1024)
-        return aios_err_set(err, AIOS_EINVAL, "attention: head_dim %lld > 1024 with F16 KV",
-                            (long long)d);
-    for (int64_t h = 0; h < a->n_head; h++) {
+    for (int64_t h = h0; h < h1; h++) {
         const int64_t hk = h / group;
         const float slope =
             a->max_bias > 0 ? aios_tensor_alibi_slope(h, a->n_head, a->max_bias) : 0.0f;
@@ -260,5 +266,50 @@ int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const 
             }
         }
     }
+}
+
+int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
+                          const void *v, float *out, float *scratch, struct aios_err *err)
+{
+    int rc = attn_check(a, err);
+    if (rc)
+        return rc;
+    attn_heads(a, q, k, v, out, scratch, 0, a->n_head);
+    return AIOS_OK;
+}
+
+struct attn_job {
+    const struct aios_attn_args *a;
+    const float *q;
+    const void *k, *v;
+    float *out, *scratch;
+};
+
+static void attn_part(void *arg, int ith, int nth)
+{
+    struct attn_job *j = arg;
+    int64_t per = (j->a->n_head + nth - 1) / nth;
+    int64_t h0 = per * ith, h1 = h0 + per < j->a->n_head ? h0 + per : j->a->n_head;
+    if (h0 < h1)
+        attn_heads(j->a, j->q, j->k, j->v, j->out, j->scratch + ith * j->a->n_kv, h0, h1);
+}
+
+int aios_tensor_attention_mt(aios_pool *pool, const struct aios_attn_args *a, const float *q,
+                             const void *k, const void *v, float *out, struct aios_err *err)
+{
+    int rc = attn_check(a, err);
+    if (rc)
+        return rc;
+    int nth = pool ? aios_pool_size(pool) : 1;
+    float *scratch = aios_malloc((size_t)nth * (size_t)a->n_kv * sizeof(float));
+    if (!scratch)
+        return aios_err_set(err, AIOS_ENOMEM, "attention: scratch for %lld positions",
+                            (long long)a->n_kv);
+    struct attn_job j = {a, q, k, v, out, scratch};
+    if (nth > 1)
+        aios_pool_run(pool, attn_part, &j);
+    else
+        attn_part(&j, 0, 1);
+    aios_free(scratch);
     return AIOS_OK;
 }

@@ -171,5 +171,9 @@ struct aios_attn_args {
 };
 int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
                           const void *v, float *out, float *scratch, struct aios_err *err);
+/* The same with the heads split over pool (NULL: this thread); scratch is
+ * allocated inside (n_kv floats per thread). */
+int aios_tensor_attention_mt(aios_pool *pool, const struct aios_attn_args *a, const float *q,
+                             const void *k, const void *v, float *out, struct aios_err *err);
 
 #endif

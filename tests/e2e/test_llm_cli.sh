@@ -52,6 +52,19 @@ PY
 expect_rc 0 "embed plain" -- "$AIOS" embed -m "$M/bert-Q8_0.gguf" "one" "two"
 CHECKS=$((CHECKS + 1)); [ "$(wc -l <"$TMP/out")" = 2 ] || fail "embed prints one line per text"
 
+# Chat and generate run unchanged on every decoder family (the template is
+# the model's own or the built-in one for its architecture).
+for f in llama-Q4_0 qwen2-Q8_0 chatglm-Q4_K_M baichuan7b-Q8_0 baichuan13b-Q4_0; do
+    printf 'hello\nsecond turn\n' >"$TMP/in"
+    expect_rc 0 "chat $f" -- sh -c "\"$AIOS\" chat -m \"$M/$f.gguf\" --temp 0 -n 6 --system 'be brief' <\"$TMP/in\""
+    CHECKS=$((CHECKS + 1)); [ "$(wc -l <"$TMP/out")" -ge 2 ] || fail "chat $f: two replies expected"
+    expect_rc 0 "generate $f" -- "$AIOS" generate -m "$M/$f.gguf" -p "Hello" -n 4 --temp 0
+done
+expect_rc 1 "chat with an embedding model" -- sh -c "echo hi | \"$AIOS\" chat -m \"$M/bert-F32.gguf\""
+expect_grep "$TMP/err" "embedding model" "chat refuses an embedding model"
+expect_rc 1 "unknown architecture" -- "$AIOS" generate -m "$FIX/tokenizer/ggml-vocab-command-r.gguf" -p hi
+expect_grep "$TMP/err" "supported: llama, qwen2, chatglm, baichuan, bert" "unknown arch lists the supported ones"
+
 # Failures: clear one-line errors, exit 1 (or 2 for usage).
 expect_rc 1 "missing model" -- "$AIOS" generate -m "$TMP/nope.gguf" -p hi
 expect_grep "$TMP/err" "nope.gguf" "missing model named"

@@ -45,13 +45,13 @@ static void test_vec_dot_isas(void)
 {
     int level = aios_tensor_isa_level();
     fprintf(stderr, "  kernel set: %s\n", aios_tensor_isa());
-    const int64_t sizes32[] = {32, 96, 352, 4128};
+    const int64_t sizes32[] = {32, 96, 128, 352, 4128}; /* 128: 4 blocks end the row */
     const int64_t sizes256[] = {256, 768, 2816};
     for (size_t k = 0; k < NTYPES; k++) {
         uint32_t type = weight_types[k];
         const struct aios_type_traits *t = aios_tensor_type_traits(type);
         bool kq = t->block_size == 256;
-        size_t nsz = kq ? 3 : 4;
+        size_t nsz = kq ? 3 : 5;
         for (size_t si = 0; si < nsz; si++) {
             int64_t n = kq ? sizes256[si] : sizes32[si];
             if (t->block_size == 1)
@@ -61,7 +61,9 @@ static void test_vec_dot_isas(void)
                 w[i] = frand();
                 a[i] = frand() * 4;
             }
-            void *wq = aios_malloc((size_t)n * 4 + 64), *aq = aios_malloc((size_t)n * 4 + 64);
+            /* exact sizes, so that ASan sees any read past the end of a row */
+            void *wq = aios_malloc(aios_tensor_row_size(type, n));
+            void *aq = aios_malloc(aios_tensor_row_size(t->vec_dot_type, n));
             t->from_float(w, wq, n);
             aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a, aq, n);
             float ref = 0;
@@ -69,8 +71,8 @@ static void test_vec_dot_isas(void)
             double mag = magnitude(type, wq, aq, n);
             for (int isa = 1; isa <= level; isa++) {
                 /* activation quantizers: same bytes on every ISA */
-                void *aq2 = aios_malloc((size_t)n * 4 + 64);
                 size_t asz = aios_tensor_row_size(t->vec_dot_type, n);
+                void *aq2 = aios_malloc(asz);
                 aios_tensor_act_quantizer_isa(type, isa)(a, aq2, n);
                 CHECK_MSG(memcmp(aq, aq2, asz) == 0, "%s n=%lld isa %d: activation bytes differ",
                           t->name, (long long)n, isa);
@@ -102,7 +104,8 @@ static void test_extremes(void)
     for (size_t k = 0; k < NTYPES; k++) {
         uint32_t type = weight_types[k];
         const struct aios_type_traits *t = aios_tensor_type_traits(type);
-        void *wq = aios_malloc(n * 4), *aq = aios_malloc(n * 4);
+        void *wq = aios_malloc(aios_tensor_row_size(type, n));
+        void *aq = aios_malloc(aios_tensor_row_size(t->vec_dot_type, n));
         t->from_float(w, wq, n);
         aios_tensor_act_quantizer_isa(type, AIOS_ISA_REF)(a, aq, n);
         float ref = 0;

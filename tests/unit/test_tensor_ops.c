@@ -191,6 +191,14 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
     CHECK_EQ_INT(aios_tensor_attention(&a, q, f16 ? (void *)kh : kf, f16 ? (void *)vh : vf, out,
                                        scratch, NULL),
                  AIOS_OK);
+    /* The threaded version computes each head the same way: identical bytes. */
+    float out_mt[3 * 4 * 16];
+    aios_pool *pool = aios_pool_create(3);
+    CHECK_EQ_INT(aios_tensor_attention_mt(pool, &a, q, f16 ? (void *)kh : kf, f16 ? (void *)vh : vf,
+                                          out_mt, NULL),
+                 AIOS_OK);
+    aios_pool_destroy(pool);
+    CHECK(memcmp(out, out_mt, (size_t)(n_q * n_head * d) * sizeof(float)) == 0);
     for (int64_t h = 0; h < n_head; h++) {
         int64_t hk = h / (n_head / n_head_kv);
         double slope = max_bias > 0 ? aios_tensor_alibi_slope(h, n_head, max_bias) : 0;
