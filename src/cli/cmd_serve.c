@@ -23,7 +23,10 @@ static const struct aios_cmd_spec serve_spec = {
         "--host and --port are the settings of the same names. With --api-key (or keys\n"
         "stored in DATA_DIR/api-keys as SHA-256 hashes) every endpoint but /health needs\n"
         "`Authorization: Bearer KEY`. Request bodies are limited by http_max_body_mb.\n"
-        "SIGINT or SIGTERM stops the server: streams in progress are cancelled.",
+        "SIGINT or SIGTERM stops the server: streams in progress are cancelled.\n"
+        "Platform API: POST /api/v1/alarms (Alertmanager webhooks, generic alarms),\n"
+        "GET /api/v1/alarms, /api/v1/incidents[/ID], /api/v1/checks (docs/alarms.md);\n"
+        "alarm_group_by and incident_window_s set how alarms group into incidents.",
     .min_pos = 0,
     .max_pos = 0,
 };
