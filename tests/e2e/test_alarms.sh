@@ -20,6 +20,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 "$AIOS_BIN" checks init --data-dir "$tmp/data" >/dev/null || fail "checks init"
 "$AIOS_BIN" serve --port 0 --api-key k1 --data-dir "$tmp/data" --http-max-body-mb 1 \
+    --alarm-group-by cluster,service \
     >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 url=""
@@ -138,6 +139,10 @@ req GET "/api/v1/incidents/$inc"
 expect 200 '"status":"open"' '"title":"HighLatency (cluster=prod, service=api)"'
 eq "$(py 'len(j["alarms"])')" 2 "alarms of the incident"
 eq "$(py 'j["firing_count"]')" 1 "firing alarms of the incident"
+what="grouping setting"
+post '{"name":"ErrorRate","labels":{"cluster":"prod","service":"api"}}'
+expect 200
+eq "$(py 'j["alarms"][0]["incident_id"]')" "$inc" "--alarm-group-by cluster,service: another alertname joins"
 what="incident missing"
 req GET /api/v1/incidents/999
 expect 404
@@ -182,6 +187,22 @@ checks=$((checks + 1))
 grep -q "name: expected a string" "$tmp/post.err" || fail "alarms post error: $(cat "$tmp/post.err")"
 req GET '/api/v1/alarms?limit=1'
 eq "$(py 'j["data"][0]["name"]')" CliAlarm "CLI intake seen over HTTP"
+
+# The incident window, set on the command line: 1 s.
+W=(--data-dir "$tmp/w" --incident-window-s 1)
+printf '%s' '{"name":"Flap","status":"resolved","labels":{"cluster":"c"}}' >"$tmp/flap.json"
+"$AIOS_BIN" alarms post "$tmp/flap.json" "${W[@]}" >"$tmp/w1.json" || fail "window post 1"
+"$AIOS_BIN" alarms post "$tmp/cli.json" "${W[@]}" >/dev/null || fail "window post 2"
+sleep 1.2
+"$AIOS_BIN" incidents list "${W[@]}" --status closed --json >"$tmp/w2.json" || fail "window list"
+body=$(cat "$tmp/w2.json")
+eq "$(py 'len(j)')" 1 "the resolved-only incident closed after the 1 s window"
+"$AIOS_BIN" alarms post "$tmp/flap.json" "${W[@]}" >"$tmp/w3.json" || fail "window post 3"
+body=$(cat "$tmp/w1.json")
+first=$(py 'j["alarms"][0]["incident_id"]')
+body=$(cat "$tmp/w3.json")
+checks=$((checks + 1))
+[ "$(py 'j["alarms"][0]["incident_id"]')" != "$first" ] || fail "an alarm after the window reopened the closed incident"
 
 kill "$pid"
 wait "$pid" 2>/dev/null
