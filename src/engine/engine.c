@@ -177,6 +177,11 @@ static void finish(aios_engine *e, struct slot *s, enum aios_finish why, const c
         .t_prompt_s = (s->t_first > 0 ? s->t_first : now) - s->t_start,
         .t_gen_s = s->t_first > 0 ? now - s->t_first : 0,
     };
+    /* The slot counts as free before the client hears DONE, so stats read
+     * after DONE never show it running. */
+    pthread_mutex_lock(&e->lock);
+    e->stats.running--;
+    pthread_mutex_unlock(&e->lock);
     q->r.cb(q->r.ud, &ev);
     req_free(q);
     s->rq = NULL;
@@ -468,6 +473,8 @@ static void *scheduler(void *arg)
             if (!e->queue_head)
                 e->queue_tail = NULL;
             e->queued--;
+            e->stats.running++;
+            e->stats.queued = e->queued;
             pthread_mutex_unlock(&e->lock);
             assign(e, q);
             pthread_mutex_lock(&e->lock);

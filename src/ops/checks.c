@@ -18,76 +18,25 @@
 
 /* ---- the detectors a check may name ------------------------------------ */
 
-/* Names and parameter ranges of the metric detectors. This mirrors the
- * detector table aios_ops_detector_defs (src/ops/detect*.c, branch
- * `detect`) and is the one place to change: once that table is merged,
- * detector_find below should read it (aios_ops_detector_find and its
- * params) and this copy goes. Every detector also takes warn and crit,
- * score levels in [0, 1]. */
-struct det_param {
-    const char *name;
-    double min, max;
-};
-struct det {
-    const char *name;
-    struct det_param params[8];
-};
-static const struct det detectors[] = {
-    {"windowed_gaussian", {{"window", 2, 1e6}, {"step", 1, 1e6}}},
-    {"ewma", {{"alpha", 1e-5, 1}, {"warmup", 1, 1e6}}},
-    {"mad", {{"window", 5, 100000}, {"min_points", 3, 100000}}},
-    {"seasonal", {{"period_s", 60, 1e8}, {"cycles", 1, 64}, {"window", 10, 100000}}},
-    {"spectral_residual",
-     {{"window", 16, 1024}, {"extend", 1, 16}, {"avg", 1, 32}, {"local", 3, 1000}}},
-    {"holt_winters",
-     {{"alpha", 0.0001, 1},
-      {"beta", 0, 1},
-      {"gamma", 0, 1},
-      {"period_s", 60, 1e8},
-      {"window", 10, 100000}}},
-    {"level_shift", {{"short", 1, 10000}, {"long", 5, 100000}}},
-    {"forest",
-     {{"shingle", 1, 16},
-      {"window", 16, 4096},
-      {"trees", 1, 500},
-      {"refresh", 1, 10000},
-      {"seed", 0, 4294967295.0}}},
-    {"ensemble",
-     {{"agree", 1, 7},
-      {"suppress", 0, 1e6},
-      {"damp", 0, 1},
-      {"history", 50, 100000},
-      {"min_history", 10, 100000},
-      {"members", 1, 127}}},
-};
-#define NDET (sizeof detectors / sizeof detectors[0])
-
-static const struct det *detector_find(const char *name)
+/* The detectors and their parameters are the detector table's
+ * (aios_ops_detector_defs, src/ops/detect.c): a check can name exactly what
+ * `aios detect` runs, with the same ranges. */
+static const struct aios_ops_detector_param *param_find(const struct aios_ops_detector_def *d,
+                                                        const char *name)
 {
-    for (size_t i = 0; i < NDET; i++)
-        if (strcmp(detectors[i].name, name) == 0)
-            return &detectors[i];
-    return NULL;
-}
-
-static const struct det_param *param_find(const struct det *d, const char *name)
-{
-    static const struct det_param verdict[] = {{"warn", 0, 1}, {"crit", 0, 1}};
-    for (size_t i = 0; i < 2; i++)
-        if (strcmp(verdict[i].name, name) == 0)
-            return &verdict[i];
-    for (size_t i = 0; i < 8 && d->params[i].name; i++)
-        if (strcmp(d->params[i].name, name) == 0)
-            return &d->params[i];
+    for (const struct aios_ops_detector_param *p = d->params; p->name; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
     return NULL;
 }
 
 const char *const *aios_ops_check_detectors(void)
 {
-    static const char *names[NDET + 1];
-    for (size_t i = 0; i < NDET; i++)
-        names[i] = detectors[i].name;
-    names[NDET] = NULL;
+    static const char *names[64];
+    int n = 0;
+    for (const struct aios_ops_detector_def *d = aios_ops_detector_defs; d->name && n < 63; d++)
+        names[n++] = d->name;
+    names[n] = NULL;
     return names;
 }
 
@@ -214,12 +163,12 @@ static int validate_check(const json_t *in, const char *path, json_t **out, stru
         rc = field_err(err, path, metric ? "metric" : "log", "must not be empty");
     if (!rc)
         rc = get_text(in, path, "detector", true, &detector, err);
-    const struct det *det = NULL;
-    if (!rc && !(det = detector_find(detector))) {
-        char list[256] = "";
-        for (size_t i = 0; i < NDET; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                     detectors[i].name);
+    const struct aios_ops_detector_def *det = NULL;
+    if (!rc && !(det = aios_ops_detector_find(detector))) {
+        char list[512] = "";
+        for (const struct aios_ops_detector_def *d = aios_ops_detector_defs; d->name; d++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                     d == aios_ops_detector_defs ? "" : ", ", d->name);
         rc = field_err(err, path, "detector", "unknown detector '%.64s' (known: %s)", detector,
                        list);
     }
@@ -231,12 +180,12 @@ static int validate_check(const json_t *in, const char *path, json_t **out, stru
         snprintf(sub, sizeof sub, "%s%sparams", path, *path ? "." : "");
         json_object_foreach(params, k, v)
         {
-            const struct det_param *p = param_find(det, k);
+            const struct aios_ops_detector_param *p = param_find(det, k);
             if (!p) {
-                char list[256] = "warn, crit";
-                for (size_t i = 0; i < 8 && det->params[i].name; i++)
-                    snprintf(list + strlen(list), sizeof list - strlen(list), ", %s",
-                             det->params[i].name);
+                char list[256] = "";
+                for (const struct aios_ops_detector_param *q = det->params; q->name; q++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             q == det->params ? "" : ", ", q->name);
                 rc = field_err(err, sub, k, "detector %s has no parameter '%.64s' (it has: %s)",
                                det->name, k, list);
                 break;

@@ -4,11 +4,9 @@
  * and the checks catalogue. Thin: each handler reads the request, calls one
  * ops function and shapes the reply; validation and rules live in src/ops.
  *
- * The store: one handle per server, opened on first use (so a server that
- * never sees an alarm never creates a database) under store_mu, which also
- * serialises every use of the handle (store handles are single-threaded).
- * A failed open is answered 503 with the reason and retried on the next
- * request.
+ * The store is the server's one handle (opened at start on the data
+ * directory, shared with the registry API): every use is under store_mu,
+ * as store handles serve one thread at a time.
  */
 #include "server/server_int.h"
 
@@ -47,27 +45,18 @@ static enum MHD_Result ops_error(struct req *r, int rc, const struct aios_err *e
     return send_err(r, 500, NULL, NULL, msg);
 }
 
-/* Locks the store, opening it if needed. On failure the error response is
- * queued and false returned (the lock is not held). */
+/* Takes the server's store (srv_store_open, shared with the registry API
+ * under store_mu). Without one the 503 is queued and false returned. */
 static bool store_lock(struct req *r, enum MHD_Result *res)
 {
     aios_server *s = r->srv;
-    if (!s->data_dir) {
+    if (!s->store) {
         *res = send_err(r, 503, NULL, "no_store",
-                        "This server has no data directory (start aios serve with --data-dir).");
+                        "Alarms need the store: the server was started without a data "
+                        "directory.");
         return false;
     }
     pthread_mutex_lock(&s->store_mu);
-    if (!s->store) {
-        struct aios_err err;
-        if (aios_store_open_dir(s->data_dir, &s->store, &err) != AIOS_OK) {
-            s->store = NULL;
-            pthread_mutex_unlock(&s->store_mu);
-            AIOS_ERROR(SERVER_MOD, "store: %s", err.msg);
-            *res = send_err(r, 503, NULL, "no_store", err.msg);
-            return false;
-        }
-    }
     return true;
 }
 
@@ -207,7 +196,6 @@ enum MHD_Result h_checks_list(struct req *r, json_t *body)
 
 int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err)
 {
-    pthread_mutex_init(&s->store_mu, NULL);
     s->incident_window_ms = opts->incident_window_s > 0 ? opts->incident_window_s * 1000 : 0;
     if (opts->data_dir && *opts->data_dir && !(s->data_dir = aios_strdup(opts->data_dir)))
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
@@ -223,9 +211,7 @@ int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struc
 
 void srv_platform_free(aios_server *s)
 {
-    aios_store_close(s->store);
-    s->store = NULL;
     aios_free(s->data_dir);
     aios_free(s->alarm_group_by);
-    pthread_mutex_destroy(&s->store_mu);
+    s->data_dir = s->alarm_group_by = NULL;
 }

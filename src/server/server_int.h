@@ -9,6 +9,7 @@
 #define AIOS_SERVER_INT_H
 
 #include "server/server.h"
+#include "store/store.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
@@ -45,11 +46,20 @@ struct aios_server {
     struct aios_metric *m_running, *m_waiting, *m_kv_usage, *m_kv_tokens, *m_kv_capacity;
     struct aios_metric *m_mem;
 
-    /* The platform store (platform.c): opened on first use, every use
-     * under store_mu. data_dir NULL: no store. */
-    char *data_dir;
+    /* The platform store (registry API), opened on opts->data_dir; NULL
+     * without one. A store handle serves one thread at a time, so the
+     * connection threads share it under store_mu. */
+    aios_store *store;
     pthread_mutex_t store_mu;
-    struct aios_store *store;
+    bool store_mu_init;
+    /* Served models that came from the registry (for /v1/models). */
+    struct srv_model_src {
+        char *id, *name, *sha256;
+        int64_t version;
+    } * srcs;
+    int nsrcs;
+    /* Alarm intake and checks (platform.c), over the store above. */
+    char *data_dir; /* for DATA_DIR/checks; NULL without one */
     char *alarm_group_by;
     int64_t incident_window_ms;
 };
@@ -115,14 +125,30 @@ bool srv_find_model(aios_server *s, const char *id, struct aios_server_model_inf
  * carried the input (prompt or messages) for ELIMIT. */
 int srv_backend_error(struct aios_server_apierr *e, int status, const char *msg, const char *param);
 
+/* ---- registry_api.c: /api/v1/models ---- */
+enum MHD_Result h_reg_list(struct req *r, json_t *body);
+enum MHD_Result h_reg_create(struct req *r, json_t *body);
+enum MHD_Result h_reg_get(struct req *r, json_t *body);
+enum MHD_Result h_reg_post(struct req *r, json_t *body);
+enum MHD_Result h_reg_delete(struct req *r, json_t *body);
+/* Opens the store under data_dir (none when NULL/empty); close is safe
+ * after a failed or skipped open. */
+int srv_store_open(aios_server *s, const char *data_dir, struct aios_err *err);
+void srv_store_close(aios_server *s);
+/* Keeps what /v1/models shows about registry-backed models. */
+int srv_sources_copy(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);
+void srv_sources_free(aios_server *s);
+/* Adds "registry": {name, version, sha256} to a /v1/models entry when id
+ * was served from the registry. */
+void srv_registry_annotate(aios_server *s, json_t *model, const char *id);
 /* ---- platform.c: ops handlers ---- */
 enum MHD_Result h_alarms_post(struct req *r, json_t *body);
 enum MHD_Result h_alarms_list(struct req *r, json_t *body);
 enum MHD_Result h_incidents_list(struct req *r, json_t *body);
 enum MHD_Result h_incident_get(struct req *r, json_t *body);
 enum MHD_Result h_checks_list(struct req *r, json_t *body);
-/* Sets up the platform store fields from opts (the store opens lazily);
- * server_free's counterpart is srv_platform_free. */
+/* Copies what the ops handlers need from opts (they use the store that
+ * srv_store_open opened); srv_platform_free releases it. */
 int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);
 void srv_platform_free(aios_server *s);
 

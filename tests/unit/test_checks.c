@@ -108,8 +108,8 @@ static void test_errors(void)
          "detector: unknown detector 'rcf' (known: windowed_gaussian, ewma"},
         {"name: c\nmetric: m\ndetector: ewma\nparams: {beta: 1}\nseverity: info\nrunbook: r\n",
          AIOS_EINVAL,
-         "params.beta: detector ewma has no parameter 'beta' (it has: warn, crit, "
-         "alpha, warmup)"},
+         "params.beta: detector ewma has no parameter 'beta' (it has: alpha, warmup, "
+         "warn, crit)"},
         {"name: c\nmetric: m\ndetector: ewma\nparams: {alpha: 7}\nseverity: info\nrunbook: r\n",
          AIOS_EINVAL, "params.alpha: 7 is outside [1e-05, 1] for detector ewma"},
         {"name: c\nmetric: m\ndetector: ewma\nparams: {alpha: '0.1'}\nseverity: info\n"
