@@ -30,16 +30,6 @@ static const struct aios_ops_detector_param *param_find(const struct aios_ops_de
     return NULL;
 }
 
-const char *const *aios_ops_check_detectors(void)
-{
-    static const char *names[64];
-    int n = 0;
-    for (const struct aios_ops_detector_def *d = aios_ops_detector_defs; d->name && n < 63; d++)
-        names[n++] = d->name;
-    names[n] = NULL;
-    return names;
-}
-
 /* ---- validation ---------------------------------------------------------- */
 
 #define NAME_MAX_LEN 128

@@ -502,8 +502,6 @@ int aios_ops_checks_init(const char *dir, bool force, char *path, size_t size,
                          struct aios_err *err);
 /* The example catalogue (YAML text). */
 extern const char aios_ops_checks_example[];
-/* Names of the detectors a check may use, NULL-terminated. */
-const char *const *aios_ops_check_detectors(void);
 
 /* ======================================================================
  * end of checks catalogue
