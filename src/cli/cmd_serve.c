@@ -30,7 +30,10 @@ static const struct aios_cmd_spec serve_spec = {
         "version's file and served under the id as given. The file is hashed first and\n"
         "refused if it no longer matches the registry's SHA-256; moving an alias later\n"
         "does not change what a running server serves.\n"
-        "SIGINT or SIGTERM stops the server: streams in progress are cancelled.",
+        "SIGINT or SIGTERM stops the server: streams in progress are cancelled.\n"
+        "Platform API: POST /api/v1/alarms (Alertmanager webhooks, generic alarms),\n"
+        "GET /api/v1/alarms, /api/v1/incidents[/ID], /api/v1/checks (docs/alarms.md);\n"
+        "alarm_group_by and incident_window_s set how alarms group into incidents.",
     .min_pos = 0,
     .max_pos = 0,
 };
@@ -230,6 +233,8 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
         .api_keys = keys.items,
         .n_api_keys = keys.n,
         .data_dir = aios_config_str(cli->cfg, "data_dir"),
+        .alarm_group_by = aios_config_str(cli->cfg, "alarm_group_by"),
+        .incident_window_s = aios_config_int(cli->cfg, "incident_window_s"),
     };
     struct aios_server_backend be;
     if (open_backend(&so, &be, &state, &err)) {

@@ -10,7 +10,8 @@
 
 #include "base/base.h"
 
-/* =============================================================== * Log parsing (src/ops/logparse_*.c, src/ops/drain.c)
+/* ======================================================================
+ * Log parsing (src/ops/logparse_*.c, src/ops/drain.c)
  *
  * An online template miner of the Drain family. Each log message (the
  * content part of a line) is cut to a bounded size, its variable parts
@@ -306,5 +307,204 @@ int aios_ops_nab_run(const struct aios_ops_nab_corpus *c, const char *name, cons
 void aios_ops_nab_scores_free(const struct aios_ops_nab_corpus *c, double **scores);
 
 /* ==== end of metric detectors ============================================ */
+
+/* ======================================================================
+ * Alarms and incidents (src/ops/alarms.c, src/ops/incidents.c)
+ *
+ * Intake: POST /api/v1/alarms (and aios_ops_alarms_post) takes either a
+ * Prometheus Alertmanager webhook payload (version "4": receiver, status,
+ * alerts[] with status, labels, annotations, startsAt, endsAt,
+ * generatorURL, fingerprint; groupLabels, commonLabels, externalURL,
+ * groupKey...) or generic alarms: one object {source, name, severity,
+ * status, labels, annotations, starts_at, ends_at, fingerprint, url} or
+ * {"alarms": [such objects]}. The whole payload is validated first (an
+ * error names the field: "alerts[3].labels: expected an object, got a
+ * string") and then applied in one store transaction, so a payload is
+ * stored entirely or not at all.
+ *
+ * Identity: an alarm is its label set. The fingerprint is Alertmanager's
+ * (FNV-1a 64 over the labels sorted by name, each name and value followed
+ * by the byte 0xff, as 16 hex digits); Alertmanager's own is kept when it
+ * sends one, and generic alarms get it computed from their labels plus
+ * alertname = name. So the same alert from either path is one alarm.
+ *
+ * Deduplication: at most one firing alarm per fingerprint (the schema
+ * enforces it). A firing alarm that is already firing is updated (count,
+ * last received, annotations, severity); a resolved one closes the firing
+ * alarm of its fingerprint; a resolved one without a firing match is kept
+ * as a resolved record once (repeats with the same start time update it).
+ *
+ * Grouping: a new alarm joins the open incident of its group key: the
+ * values of the grouping labels (group_by, default "alertname,cluster,
+ * service"; a missing label is left out). An incident stays open while any
+ * of its alarms fires and for window_ms (default 10 minutes) after the last
+ * alarm touched it; then it closes (closed_at = last touch + window), and
+ * the next alarm of the group opens a new incident. Closing is applied
+ * lazily, at each intake and listing, with the time of that call.
+ * ====================================================================== */
+
+#include "store/store.h"
+
+#define AIOS_OPS_GROUP_BY_DEFAULT "alertname,cluster,service"
+#define AIOS_OPS_INCIDENT_WINDOW_MS_DEFAULT ((int64_t)10 * 60 * 1000)
+
+/* Bounds on one payload (the HTTP body limit comes first). */
+#define AIOS_OPS_ALARMS_MAX 1000        /* alarms per payload */
+#define AIOS_OPS_ALARM_MAX_LABELS 64    /* labels (and annotations) per alarm */
+#define AIOS_OPS_ALARM_MAX_KEY 256      /* bytes of a label or annotation name */
+#define AIOS_OPS_ALARM_MAX_LABEL 4096   /* bytes of a label value, name, source, URL */
+#define AIOS_OPS_ALARM_MAX_TEXT 65536   /* bytes of an annotation value */
+#define AIOS_OPS_GROUP_BY_MAX 16        /* grouping labels */
+
+struct aios_ops_alarm_opts {
+    const char *group_by; /* comma-separated label names; NULL/"" = the default */
+    int64_t window_ms;    /* <= 0: the default */
+    int64_t now_ms;       /* the time of the call; 0 = the wall clock (tests set it) */
+};
+
+/* One validated alarm of a payload. Strings borrow from the payload JSON
+ * (or the batch); labels is the alarm's full label set. */
+struct aios_ops_alarm {
+    const char *source, *name, *status, *severity, *generator_url;
+    json_t *labels, *annotations; /* owned by the batch */
+    char fingerprint[65];
+    int64_t starts_ms, ends_ms; /* ends_ms 0 = none */
+};
+
+struct aios_ops_alarm_batch {
+    const char *kind; /* "alertmanager" or "generic" */
+    int n;
+    struct aios_ops_alarm *alarms;
+};
+
+/* Validates a payload into b (which borrows from body: keep body alive).
+ * AIOS_EINVAL with err->msg "FIELD: problem" (FIELD a path such as
+ * alerts[3].labels, or "body"), AIOS_ELIMIT past the bounds above. Free with
+ * aios_ops_alarm_batch_free (also after a failure). */
+int aios_ops_alarm_parse(json_t *body, struct aios_ops_alarm_batch *b, struct aios_err *err);
+void aios_ops_alarm_batch_free(struct aios_ops_alarm_batch *b);
+
+/* What intake did with alarm i of the batch. */
+struct aios_ops_intake_item {
+    int64_t alarm_id, incident_id;
+    const char *action; /* "created", "updated", "resolved", "resolved_new", "repeat" */
+};
+
+/* Applies a validated batch in one transaction (nested in the caller's,
+ * if any). items has room for b->n entries (may be NULL). On failure
+ * nothing of the batch is stored. */
+int aios_ops_alarm_intake(aios_store *st, const struct aios_ops_alarm_batch *b,
+                          const struct aios_ops_alarm_opts *o, struct aios_ops_intake_item *items,
+                          struct aios_err *err);
+
+/* Parse + intake + the reply {"kind", "accepted", "created", "updated",
+ * "resolved", "alarms": [{id, fingerprint, status, incident_id, action}]}
+ * as a new JSON value. Returns AIOS_EINVAL/AIOS_ELIMIT for a bad payload
+ * (nothing stored), other codes for store failures. */
+int aios_ops_alarms_post(aios_store *st, json_t *body, const struct aios_ops_alarm_opts *o,
+                         json_t **out, struct aios_err *err);
+
+/* Listings as JSON arrays (new references), newest first. status may be
+ * NULL; limit <= 0 means all. Incident listing first closes stale
+ * incidents (at o->now_ms). */
+int aios_ops_alarms_list_json(aios_store *st, const char *status, int64_t incident_id,
+                              int64_t limit, json_t **out, struct aios_err *err);
+int aios_ops_incidents_list_json(aios_store *st, const char *status, int64_t limit,
+                                 const struct aios_ops_alarm_opts *o, json_t **out,
+                                 struct aios_err *err);
+/* One incident with its alarms ("alarms": [...]); AIOS_ENOTFOUND. */
+int aios_ops_incident_get_json(aios_store *st, int64_t id, const struct aios_ops_alarm_opts *o,
+                               json_t **out, struct aios_err *err);
+/* JSON of one stored alarm / incident (new references; NULL when out of memory). */
+json_t *aios_ops_alarm_to_json(const struct aios_store_alarm *a);
+json_t *aios_ops_incident_to_json(const struct aios_store_incident *inc);
+
+/* Alertmanager's fingerprint of a label set (an object of strings) into
+ * hex (17 bytes). */
+void aios_ops_alarm_fingerprint(const json_t *labels, char hex[17]);
+/* The group key (canonical JSON of the grouping labels present) of a
+ * label set; new string (aios_free), NULL when out of memory. */
+char *aios_ops_alarm_group_key(const json_t *labels, const char *group_by);
+/* Checks a group_by list ("a,b,c": label names, 1..16 of them). */
+int aios_ops_alarm_group_by_check(const char *group_by, struct aios_err *err);
+/* RFC 3339 time ("2026-11-29T09:00:00.123Z", "...+02:00") to Unix epoch ms.
+ * Times before 1970 (Go's zero time "0001-01-01T00:00:00Z" that
+ * Alertmanager sends for "no end") give *ms = 0. AIOS_EINVAL when malformed. */
+int aios_ops_rfc3339_parse(const char *s, int64_t *ms);
+/* Maps a severity word to "critical", "error", "warning" or "info"
+ * (critical/fatal/emergency/alert/page/p1, error/major/high/p2,
+ * warning/warn/minor/medium/p3, info/low/notice/none/ok/p4/p5, any case);
+ * NULL for anything else. */
+const char *aios_ops_severity_norm(const char *s);
+/* 3 critical, 2 error, 1 warning, 0 info, -1 unknown. */
+int aios_ops_severity_rank(const char *s);
+
+/* ======================================================================
+ * end of alarms and incidents
+ * ====================================================================== */
+
+/* ======================================================================
+ * Checks catalogue (src/ops/checks.c, src/ops/checks_yaml.c)
+ *
+ * A check says what to judge and how: a metric (a name or PromQL
+ * expression) or a log pattern (a template as the log parser writes it,
+ * "Out of memory: Killed process <*>", judged by its count per interval),
+ * the detector and its parameters, the severity of a finding, the runbook
+ * an operator (or the diagnosis chain) follows, and labels for the alarms
+ * it raises. Checks live in files under DATA_DIR/checks (*.yaml, *.yml,
+ * *.json), each holding {"checks": [...]}, a list, or one check. Every
+ * field is validated; an error names the file and the field
+ * ("checks/host.yaml: checks[2].params.alpha: 7 is outside [1e-05, 1] for
+ * detector ewma"). A bad file is reported and skipped as a whole; the other
+ * files still load. docs/checks.md describes the fields; `aios checks init`
+ * writes an example catalogue.
+ * ====================================================================== */
+
+#define AIOS_OPS_CHECKS_FILE_MAX ((size_t)1 << 20) /* bytes of one checks file */
+#define AIOS_OPS_CHECKS_MAX 10000                  /* checks in a catalogue */
+#define AIOS_OPS_CHECKS_MAX_FILES 1000             /* files in the directory */
+
+struct aios_ops_check {
+    char *file; /* file it came from (as given to the loader) */
+    const char *name;
+    json_t *json; /* normalised: every field, defaults filled in */
+};
+
+struct aios_ops_check_problem {
+    char *file;
+    char *message; /* "FIELD: problem" or a parse error with line and column */
+};
+
+struct aios_ops_checks {
+    int n;
+    struct aios_ops_check *checks;
+    int nproblems;
+    struct aios_ops_check_problem *problems;
+};
+
+/* Validates the checks of one file's text (YAML, or JSON when name ends in
+ * .json) into a new array of normalised checks. Errors name the field. */
+int aios_ops_checks_parse(const char *name, const char *text, size_t len, json_t **out,
+                          struct aios_err *err);
+/* Adds the checks of one file to c. A bad file adds nothing and returns
+ * the error ("FILE: FIELD: problem"); a name already in c is an error. */
+int aios_ops_checks_load_file(struct aios_ops_checks *c, const char *path, struct aios_err *err);
+/* Loads every *.yaml, *.yml and *.json of dir in name order into c (zeroed
+ * first). Bad files become problems and the rest load; a missing dir is an
+ * empty catalogue. Errors only for an unreadable directory or no memory. */
+int aios_ops_checks_load_dir(const char *dir, struct aios_ops_checks *c, struct aios_err *err);
+void aios_ops_checks_free(struct aios_ops_checks *c);
+/* {"checks": [...], "problems": [{"file", "message"}]} (new reference). */
+json_t *aios_ops_checks_to_json(const struct aios_ops_checks *c);
+/* Writes the example catalogue to dir/examples.yaml (creating dir);
+ * AIOS_EEXIST unless force when the file exists. path gets the file. */
+int aios_ops_checks_init(const char *dir, bool force, char *path, size_t size,
+                         struct aios_err *err);
+/* The example catalogue (YAML text). */
+extern const char aios_ops_checks_example[];
+
+/* ======================================================================
+ * end of checks catalogue
+ * ====================================================================== */
 
 #endif

@@ -52,6 +52,11 @@ static const struct route routes[] = {
     {"GET", "/api/v1/models/", h_reg_get, ROUTE_PREFIX},
     {"POST", "/api/v1/models/", h_reg_post, ROUTE_PREFIX | ROUTE_BODY},
     {"DELETE", "/api/v1/models/", h_reg_delete, ROUTE_PREFIX},
+    {"POST", "/api/v1/alarms", h_alarms_post, ROUTE_BODY},
+    {"GET", "/api/v1/alarms", h_alarms_list, 0},
+    {"GET", "/api/v1/incidents", h_incidents_list, 0},
+    {"GET", "/api/v1/incidents/", h_incident_get, ROUTE_PREFIX},
+    {"GET", "/api/v1/checks", h_checks_list, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -455,6 +460,7 @@ static void server_free(aios_server *s)
 {
     srv_store_close(s);
     srv_sources_free(s);
+    srv_platform_free(s);
     pthread_cond_destroy(&s->live_cv);
     pthread_mutex_destroy(&s->live_mu);
     aios_metrics_destroy(s->metrics);
@@ -475,7 +481,12 @@ int aios_server_start(const struct aios_server_opts *opts, const struct aios_ser
     pthread_cond_init(&s->live_cv, NULL);
     s->be = be ? be : &s->none;
     s->max_body = opts->max_body ? opts->max_body : (size_t)8 << 20;
-    int rc = make_metrics(s);
+    int rc = srv_platform_init(s, opts, err);
+    if (rc) {
+        server_free(s);
+        return rc;
+    }
+    rc = make_metrics(s);
     if (rc) {
         server_free(s);
         return aios_err_set(err, rc, "out of memory");

@@ -252,6 +252,11 @@ struct aios_server_opts {
     int n_api_keys;
     const char *data_dir; /* stored (hashed) keys and the store (registry API); NULL: none */
     int max_connections;  /* 0: a default */
+    /* Alarm intake (POST /api/v1/alarms): grouping labels of incidents
+     * (NULL: "alertname,cluster,service") and how long an incident stays
+     * open after its last alarm (0: 600 s). */
+    const char *alarm_group_by;
+    int64_t incident_window_s;
 };
 
 typedef struct aios_server aios_server;

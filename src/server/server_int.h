@@ -58,6 +58,10 @@ struct aios_server {
         int64_t version;
     } * srcs;
     int nsrcs;
+    /* Alarm intake and checks (platform.c), over the store above. */
+    char *data_dir; /* for DATA_DIR/checks; NULL without one */
+    char *alarm_group_by;
+    int64_t incident_window_ms;
 };
 
 struct req;
@@ -137,6 +141,16 @@ void srv_sources_free(aios_server *s);
 /* Adds "registry": {name, version, sha256} to a /v1/models entry when id
  * was served from the registry. */
 void srv_registry_annotate(aios_server *s, json_t *model, const char *id);
+/* ---- platform.c: ops handlers ---- */
+enum MHD_Result h_alarms_post(struct req *r, json_t *body);
+enum MHD_Result h_alarms_list(struct req *r, json_t *body);
+enum MHD_Result h_incidents_list(struct req *r, json_t *body);
+enum MHD_Result h_incident_get(struct req *r, json_t *body);
+enum MHD_Result h_checks_list(struct req *r, json_t *body);
+/* Copies what the ops handlers need from opts (they use the store that
+ * srv_store_open opened); srv_platform_free releases it. */
+int srv_platform_init(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);
+void srv_platform_free(aios_server *s);
 
 /* ---- gen.c ---- */
 /* Runs a validated generation (takes ownership of body and arena). */

@@ -14,6 +14,7 @@
 
 static const struct store_migration *const modules[] = {
     store_registry_migrations,
+    store_alarms_migrations,
     NULL,
 };
 

@@ -200,4 +200,90 @@ int aios_store_alias_list(aios_store *st, int64_t model_id, int64_t version_id,
 int aios_store_alias_delete(aios_store *st, int64_t model_id, const char *alias,
                             struct aios_err *err);
 
+/* ---- alarms and incidents (src/store/alarms_sql.c) ------------------- */
+
+/* An alarm as stored. Times are Unix epoch ms; 0 means "not set" for
+ * ends_ms and resolved_ms. labels and annotations are JSON object texts. */
+struct aios_store_alarm {
+    int64_t id;
+    char *fingerprint; /* 16 lower-case hex digits (Alertmanager's) or as sent */
+    char *source;      /* "alertmanager", or the generic alarm's source */
+    char *name;        /* alertname */
+    char *status;      /* "firing" or "resolved" */
+    char *severity;    /* "critical", "error", "warning", "info" */
+    char *labels;
+    char *annotations;
+    char *generator_url; /* NULL when none */
+    int64_t starts_ms, ends_ms;
+    int64_t first_ms, last_ms; /* first and last time aios received it */
+    int64_t resolved_ms;       /* when aios learned it resolved */
+    int64_t count;             /* deliveries received */
+    int64_t incident_id;
+};
+
+struct aios_store_incident {
+    int64_t id;
+    char *group_key; /* canonical JSON object of the grouping labels */
+    char *title;
+    char *status;   /* "open" or "closed" */
+    char *severity; /* the worst of its alarms' */
+    int64_t opened_ms, updated_ms, closed_ms; /* closed_ms 0 while open */
+    int64_t alarm_count, firing_count;        /* computed when read */
+};
+
+/* Which alarms aios_store_alarm_list returns; zero fields select all. */
+struct aios_store_alarm_filter {
+    const char *status; /* "firing", "resolved" or NULL */
+    int64_t incident_id;
+    int64_t limit;
+};
+
+void aios_store_alarm_free(struct aios_store_alarm *a);
+void aios_store_alarms_free(struct aios_store_alarm *a, int n);
+void aios_store_incident_free(struct aios_store_incident *inc);
+void aios_store_incidents_free(struct aios_store_incident *inc, int n);
+
+/* The firing alarm with this fingerprint (there is at most one);
+ * AIOS_ENOTFOUND (err untouched) when none. */
+int aios_store_alarm_find_firing(aios_store *st, const char *fingerprint,
+                                 struct aios_store_alarm *out, struct aios_err *err);
+/* The latest resolved alarm with this fingerprint and start time;
+ * AIOS_ENOTFOUND (err untouched) when none. */
+int aios_store_alarm_find_resolved(aios_store *st, const char *fingerprint, int64_t starts_ms,
+                                   struct aios_store_alarm *out, struct aios_err *err);
+int aios_store_alarm_get(aios_store *st, int64_t id, struct aios_store_alarm *out,
+                         struct aios_err *err);
+/* Inserts a (id ignored) and sets a->id. AIOS_EEXIST when a firing alarm
+ * with the fingerprint exists already. */
+int aios_store_alarm_insert(aios_store *st, struct aios_store_alarm *a, struct aios_err *err);
+/* Rewrites the mutable fields of alarm a->id (status, severity, labels,
+ * annotations, generator_url, ends_ms, last_ms, resolved_ms, count). */
+int aios_store_alarm_update(aios_store *st, const struct aios_store_alarm *a,
+                            struct aios_err *err);
+/* Alarms newest first. */
+int aios_store_alarm_list(aios_store *st, const struct aios_store_alarm_filter *f,
+                          struct aios_store_alarm **out, int *n, struct aios_err *err);
+
+/* The open incident of a group key; AIOS_ENOTFOUND (err untouched). */
+int aios_store_incident_find_open(aios_store *st, const char *group_key,
+                                  struct aios_store_incident *out, struct aios_err *err);
+int aios_store_incident_get(aios_store *st, int64_t id, struct aios_store_incident *out,
+                            struct aios_err *err);
+/* Inserts an open incident (group_key, title, severity, opened_ms,
+ * updated_ms) and sets inc->id. AIOS_EEXIST when one is open for the key. */
+int aios_store_incident_insert(aios_store *st, struct aios_store_incident *inc,
+                               struct aios_err *err);
+/* Sets the severity (unless NULL) and moves updated_ms forward to
+ * updated_ms (never back). */
+int aios_store_incident_touch(aios_store *st, int64_t id, const char *severity, int64_t updated_ms,
+                              struct aios_err *err);
+/* Closes every open incident without a firing alarm whose updated_ms +
+ * window_ms <= now_ms; closed_ms becomes updated_ms + window_ms. *closed
+ * (may be NULL) gets how many. */
+int aios_store_incident_close_stale(aios_store *st, int64_t now_ms, int64_t window_ms,
+                                    int64_t *closed, struct aios_err *err);
+/* Incidents newest first; status "open", "closed" or NULL; limit <= 0: all. */
+int aios_store_incident_list(aios_store *st, const char *status, int64_t limit,
+                             struct aios_store_incident **out, int *n, struct aios_err *err);
+
 #endif

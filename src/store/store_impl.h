@@ -98,6 +98,7 @@ struct store_migration {
 
 /* Each module's migrations, terminated by a zeroed entry. */
 extern const struct store_migration store_registry_migrations[];
+extern const struct store_migration store_alarms_migrations[];
 
 int store_migrate(aios_store *st, struct aios_err *err);
 
