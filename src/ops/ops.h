@@ -207,10 +207,10 @@ int aios_ops_detector_create(const char *name, const char *const *kv, int nkv,
                              aios_ops_detector **out, struct aios_err *err);
 void aios_ops_detector_destroy(aios_ops_detector *d);
 const char *aios_ops_detector_name(const aios_ops_detector *d);
-/* Feeds one point. Timestamps are Unix seconds; points must come in
- * non-decreasing time order as in the source (NAB files have a few
- * repeated timestamps; they are accepted). A non-finite value is
- * AIOS_EINVAL and leaves the model unchanged. */
+/* Feeds one point. Timestamps are Unix seconds. Points are meant to come
+ * in time order; repeated or out-of-order timestamps (NAB has a few) are
+ * scored as they come. A non-finite value is AIOS_EINVAL and leaves the
+ * model unchanged. */
 int aios_ops_detector_feed(aios_ops_detector *d, int64_t ts, double value,
                            struct aios_ops_detect_result *out, struct aios_err *err);
 /* Score only, without verdict or reason (the benchmark path). */
