@@ -10,7 +10,8 @@
  * fixtures hold only a few Chinese lines). Each vocab encodes the whole MiB
  * as one call, without special-token parsing, best of several runs; MB/s is
  * from wall time, MB/s(cpu) from the thread's CPU time (steadier on a busy
- * machine), and the ratio compares wall MB/s with llama.cpp's figures.
+ * machine), and the ratio compares wall MB/s with llama.cpp's figures;
+ * us/call is the CPU time of one 173-byte chat prompt (specials parsed).
  *
  * Usage: build/bench/tokenize [--runs N] [--size BYTES] [--vocab NAME]
  * Environment: AIOS_FIXTURES, AIOS_DATA (defaults next to the source tree).
@@ -218,8 +219,8 @@ int main(int argc, char **argv)
 
     static const char *const vocabs[] = {"llama-bpe", "qwen2", "llama-spm", "bert-bge"};
     static const double llama_cpp[] = {4.4, 2.6, 2.2, 10.0};
-    printf("%-12s %8s %8s %8s %10s %10s %6s\n", "vocab", "tokens", "ms", "MB/s", "MB/s(cpu)",
-           "llama.cpp", "ratio");
+    printf("%-12s %8s %8s %8s %10s %10s %6s %8s\n", "vocab", "tokens", "ms", "MB/s", "MB/s(cpu)",
+           "llama.cpp", "ratio", "us/call");
     /* the four vocabs, or only the one named (any fixture vocab) */
     for (int vi = 0; vi < (only ? 1 : 4); vi++) {
         const char *name = only ? only : vocabs[vi];
@@ -258,12 +259,29 @@ int main(int argc, char **argv)
         }
         double mbs = (double)text.len / (1 << 20) / best;
         double mbs_cpu = (double)text.len / (1 << 20) / best_cpu;
+        /* latency of one short chat-like prompt (specials parsed), CPU time per call */
+        static const char prompt[] =
+            "<|im_start|>system\nYou are an operations assistant. Disk usage on db-01 is above "
+            "90%, check /var/log and rotate logs.<|im_end|>\n<|im_start|>user\nWhat should I "
+            "do?<|im_end|>\n";
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+        int calls = 2000;
+        for (int i = 0; i < calls; i++) {
+            struct aios_llm_tokens t;
+            aios_llm_tokens_init(&t, 0);
+            aios_llm_tokenize(v, prompt, sizeof prompt - 1, AIOS_LLM_TOK_PARSE_SPECIAL, &t, NULL);
+            aios_llm_tokens_free(&t);
+        }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        double us = ((double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec)) /
+                    calls / 1e3;
         if (ref > 0)
-            printf("%-12s %8zu %8.1f %8.2f %10.2f %10.1f %5.1fx\n", name, ntok, best * 1e3, mbs,
-                   mbs_cpu, ref, mbs / ref);
+            printf("%-12s %8zu %8.1f %8.2f %10.2f %10.1f %5.1fx %8.1f\n", name, ntok, best * 1e3,
+                   mbs, mbs_cpu, ref, mbs / ref, us);
         else
-            printf("%-12s %8zu %8.1f %8.2f %10.2f %10s %6s\n", name, ntok, best * 1e3, mbs, mbs_cpu,
-                   "-", "-");
+            printf("%-12s %8zu %8.1f %8.2f %10.2f %10s %6s %8.1f\n", name, ntok, best * 1e3, mbs,
+                   mbs_cpu, "-", "-", us);
         aios_llm_vocab_free(v);
     }
     for (int i = 0; i < 4; i++)

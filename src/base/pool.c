@@ -24,7 +24,7 @@
 #define cpu_relax() ((void)0)
 #endif
 
-#define SPIN_ROUNDS 20000
+#define SPIN_ROUNDS 4096
 
 struct aios_barrier {
     int n;
@@ -196,7 +196,7 @@ void aios_pool_run(aios_pool *p, aios_pool_fn fn, void *ctx)
     }
     fn(ctx, 0, p->n);
     for (long i = 0; atomic_load(&p->pending) > 0; i++) {
-        if (i < SPIN_ROUNDS * 10)
+        if (i < SPIN_ROUNDS)
             cpu_relax();
         else
             sched_yield();

@@ -72,12 +72,35 @@ void aios_cli_help(FILE *f, const struct aios_cmd_spec *spec);
 /* Prints "aios NAME: message" and returns AIOS_EXIT_FAIL. */
 int aios_cli_fail(const struct aios_cmd_spec *spec, const struct aios_err *err);
 /* Usage error with one line of explanation; returns AIOS_EXIT_USAGE. */
-int aios_cli_usage_error(const struct aios_cmd_spec *spec, const char *fmt, ...)
-    AIOS_PRINTF(2, 3);
+int aios_cli_usage_error(const struct aios_cmd_spec *spec, const char *fmt, ...) AIOS_PRINTF(2, 3);
 
 /* Parses token ids separated by commas or blanks ("1,2,3") into *out
  * (aios_free); at most max ids. */
 int aios_cli_parse_ids(const char *s, int32_t **out, int *n, int max, struct aios_err *err);
+
+/* Sampling flags shared by generate and chat: AIOS_CLI_SAMPLING_OPTS(f)
+ * expands to their entries of a flag table. */
+struct aios_sampling;
+struct aios_cli_sampling {
+    int64_t top_k, seed;
+    double temp, top_p, min_p, repeat_penalty;
+};
+#define AIOS_CLI_SAMPLING_OPTS(f)                                                                   \
+    {"temp", 0, AIOS_OPT_DOUBLE, &(f).temp, "T", "temperature; 0 = greedy (default 0.8)"},          \
+        {"top-k",    0,   AIOS_OPT_INT,                                                             \
+         &(f).top_k, "K", "keep the K most likely tokens; 0 = off (default 40)"},                   \
+        {"top-p", 0, AIOS_OPT_DOUBLE, &(f).top_p, "P", "nucleus sampling; 1 = off (default 0.95)"}, \
+        {"min-p",    0,   AIOS_OPT_DOUBLE,                                                          \
+         &(f).min_p, "P", "drop tokens below P x the best; 0 = off (default 0.05)"},                \
+        {"repeat-penalty",    0,   AIOS_OPT_DOUBLE,                                                 \
+         &(f).repeat_penalty, "X", "penalise the last 64 tokens; 1 = off"},                         \
+    {                                                                                               \
+        "seed", 's', AIOS_OPT_INT, &(f).seed, "S", "random seed (default 0)"                        \
+    }
+void aios_cli_sampling_init(struct aios_cli_sampling *f);
+/* Usage error (exit 2) for values out of range, else 0. */
+int aios_cli_sampling_check(const struct aios_cmd_spec *spec, const struct aios_cli_sampling *f);
+void aios_cli_sampling_apply(const struct aios_cli_sampling *f, struct aios_sampling *s);
 
 /* The thread count the configuration asks for (0 resolved to CPU count). */
 int aios_cli_threads(const struct aios_cli *cli);

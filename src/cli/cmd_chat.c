@@ -30,27 +30,26 @@ static int chat_cb(void *ud, const struct aios_gen_event *ev)
 int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
 {
     const char *model = NULL, *system = NULL;
-    int64_t n_predict = 512, ctx = 0, top_k = 40, seed = 0;
-    double temp = 0.8, top_p = 0.95, min_p = 0.05;
+    int64_t n_predict = 512, ctx = 0;
+    struct aios_cli_sampling sf;
+    aios_cli_sampling_init(&sf);
     struct aios_opt opts[] = {
         {"model", 'm', AIOS_OPT_STR, &model, "FILE", "GGUF chat model"},
         {"system", 0, AIOS_OPT_STR, &system, "TEXT", "system prompt"},
         {"n-predict", 'n', AIOS_OPT_INT, &n_predict, "N", "most tokens per reply (default 512)"},
-        {"temp", 0, AIOS_OPT_DOUBLE, &temp, "T", "temperature; 0 = greedy (default 0.8)"},
-        {"top-k", 0, AIOS_OPT_INT, &top_k, "K", "top-k (default 40)"},
-        {"top-p", 0, AIOS_OPT_DOUBLE, &top_p, "P", "top-p (default 0.95)"},
-        {"min-p", 0, AIOS_OPT_DOUBLE, &min_p, "P", "min-p (default 0.05)"},
-        {"seed", 's', AIOS_OPT_INT, &seed, "S", "random seed (default 0)"},
-        {"ctx", 'c', AIOS_OPT_INT, &ctx, "N", "context length (default: the model's, at most 4096)"},
+        AIOS_CLI_SAMPLING_OPTS(sf),
+        {"ctx", 'c', AIOS_OPT_INT, &ctx, "N",
+         "context length (default: the model's, at most 4096)"},
         {0},
     };
     const struct aios_cmd_spec spec = {
         .name = "chat",
         .usage = "-m MODEL [--system TEXT] [-n N] [--temp T] ...",
         .summary = "Chat with a model in the terminal, using the model's chat template.",
-        .description = "Type a message and press Enter; the reply streams back. An empty line is\n"
-                       "ignored; /reset starts over; /exit or end of input (Ctrl-D) quits. When the\n"
-                       "conversation no longer fits the context, the oldest turns are dropped.",
+        .description =
+            "Type a message and press Enter; the reply streams back. An empty line is\n"
+            "ignored; /reset starts over; /exit or end of input (Ctrl-D) quits. When the\n"
+            "conversation no longer fits the context, the oldest turns are dropped.",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 0,
@@ -62,16 +61,21 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
         return rc;
     if (!model)
         return aios_cli_usage_error(&spec, "-m MODEL is required");
-    if (n_predict < 1 || temp < 0 || top_p <= 0 || top_p > 1 || min_p < 0 || min_p > 1 || ctx < 0)
-        return aios_cli_usage_error(&spec, "a sampling or length option is out of range");
+    if (n_predict < 1 || ctx < 0)
+        return aios_cli_usage_error(&spec, "-n and --ctx must be positive");
+    if ((rc = aios_cli_sampling_check(&spec, &sf)))
+        return rc;
     struct aios_err err = {0};
     aios_engine *e = NULL;
     char *tpl = NULL;
     json_t *msgs = json_array();
-    struct aios_engine_params ep = {.model_path = model, .n_ctx = (int)ctx, .n_parallel = 1,
+    struct aios_engine_params ep = {.model_path = model,
+                                    .n_ctx = (int)ctx,
+                                    .n_parallel = 1,
                                     .n_threads = aios_cli_threads(cli)};
     if (aios_engine_create(&ep, &e, &err) ||
-        aios_chat_template_for_model(aios_engine_model(e), aios_engine_vocab(e), &tpl, NULL, &err)) {
+        aios_chat_template_for_model(aios_engine_model(e), aios_engine_vocab(e), &tpl, NULL,
+                                     &err)) {
         json_decref(msgs);
         aios_free(tpl);
         aios_engine_destroy(e);
@@ -103,8 +107,8 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
                 json_array_remove(msgs, n_fixed);
             continue;
         }
-        json_array_append_new(msgs, json_pack("{s:s, s:s%}", "role", "user", "content", line,
-                                              (size_t)n));
+        json_array_append_new(msgs,
+                              json_pack("{s:s, s:s%}", "role", "user", "content", line, (size_t)n));
         struct aios_llm_tokens toks;
         aios_llm_tokens_init(&toks, 0);
         /* Drop the oldest turns until the prompt leaves room for a reply. */
@@ -112,7 +116,8 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
             aios_llm_tokens_free(&toks);
             aios_llm_tokens_init(&toks, 0);
             rc = aios_chat_tokens(tpl, aios_engine_vocab(e), msgs, NULL, &toks, &err);
-            if (rc || (int)toks.n + 16 < aios_engine_n_ctx(e) || json_array_size(msgs) <= n_fixed + 1)
+            if (rc || (int)toks.n + 16 < aios_engine_n_ctx(e) ||
+                json_array_size(msgs) <= n_fixed + 1)
                 break;
             json_array_remove(msgs, n_fixed);
         }
@@ -130,20 +135,22 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
         }
         struct turn t = {0};
         aios_buf_init(&t.reply, 1 << 20);
-        struct aios_gen_request r = {.prompt = toks.ids, .n_prompt = (int)toks.n,
-                                     .max_tokens = (int)n_predict, .cb = chat_cb, .ud = &t};
-        aios_sampling_defaults(&r.sampling);
-        r.sampling.temperature = (float)temp;
-        r.sampling.top_k = (int)top_k;
-        r.sampling.top_p = (float)top_p;
-        r.sampling.min_p = (float)min_p;
-        r.sampling.seed = (uint64_t)seed + json_array_size(msgs);
+        struct aios_gen_request r = {.prompt = toks.ids,
+                                     .n_prompt = (int)toks.n,
+                                     .max_tokens = (int)n_predict,
+                                     .cb = chat_cb,
+                                     .ud = &t};
+        aios_cli_sampling_apply(&sf, &r.sampling);
+        r.sampling.seed += json_array_size(msgs);
         rc = aios_engine_run(e, &r, &err);
         aios_llm_tokens_free(&toks);
         fputc('\n', stdout);
         fflush(stdout);
         if (rc || t.done.finish == AIOS_FINISH_ERROR) {
-            fprintf(stderr, "aios chat: %s\n", rc ? err.msg : t.done.error ? t.done.error : "failed");
+            fprintf(stderr, "aios chat: %s\n",
+                    rc             ? err.msg
+                    : t.done.error ? t.done.error
+                                   : "failed");
             aios_buf_free(&t.reply);
             status = AIOS_EXIT_FAIL;
             break;

@@ -23,61 +23,28 @@ static int print_cb(void *ud, const struct aios_gen_event *ev)
     return 0;
 }
 
-/* Sampling flags shared by generate and chat. */
-struct sampling_flags {
-    int64_t top_k, seed;
-    double temp, top_p, min_p, repeat_penalty;
-};
-
-static void sampling_from_flags(const struct sampling_flags *f, struct aios_sampling *s)
-{
-    aios_sampling_defaults(s);
-    s->temperature = (float)f->temp;
-    s->top_k = (int)f->top_k;
-    s->top_p = (float)f->top_p;
-    s->min_p = (float)f->min_p;
-    s->repeat_penalty = (float)f->repeat_penalty;
-    s->seed = (uint64_t)f->seed;
-}
-
-static int check_sampling(const struct aios_cmd_spec *spec, const struct sampling_flags *f)
-{
-    if (f->temp < 0 || f->temp > 100)
-        return aios_cli_usage_error(spec, "--temp must be between 0 and 100");
-    if (f->top_p <= 0 || f->top_p > 1)
-        return aios_cli_usage_error(spec, "--top-p must be in (0, 1]");
-    if (f->min_p < 0 || f->min_p > 1)
-        return aios_cli_usage_error(spec, "--min-p must be in [0, 1]");
-    if (f->repeat_penalty <= 0)
-        return aios_cli_usage_error(spec, "--repeat-penalty must be positive");
-    return 0;
-}
-
 int aios_cmd_generate(struct aios_cli *cli, int argc, char **argv)
 {
     const char *model = NULL, *prompt = NULL;
     int64_t n_predict = 128, ctx = 0;
     bool no_bos = false, kv_f32 = false;
-    struct sampling_flags sf = {.top_k = 40, .seed = 0, .temp = 0.8, .top_p = 0.95, .min_p = 0.05,
-                                .repeat_penalty = 1.0};
+    struct aios_cli_sampling sf;
+    aios_cli_sampling_init(&sf);
     struct aios_opt opts[] = {
         {"model", 'm', AIOS_OPT_STR, &model, "FILE", "GGUF model file"},
         {"prompt", 'p', AIOS_OPT_STR, &prompt, "TEXT", "text to continue"},
         {"n-predict", 'n', AIOS_OPT_INT, &n_predict, "N", "tokens to generate (default 128)"},
-        {"temp", 0, AIOS_OPT_DOUBLE, &sf.temp, "T", "temperature; 0 = greedy (default 0.8)"},
-        {"top-k", 0, AIOS_OPT_INT, &sf.top_k, "K", "keep the K most likely tokens; 0 = off (default 40)"},
-        {"top-p", 0, AIOS_OPT_DOUBLE, &sf.top_p, "P", "nucleus sampling; 1 = off (default 0.95)"},
-        {"min-p", 0, AIOS_OPT_DOUBLE, &sf.min_p, "P", "drop tokens below P x the best; 0 = off (default 0.05)"},
-        {"repeat-penalty", 0, AIOS_OPT_DOUBLE, &sf.repeat_penalty, "X", "penalise the last 64 tokens; 1 = off"},
-        {"seed", 's', AIOS_OPT_INT, &sf.seed, "S", "random seed (default 0)"},
-        {"ctx", 'c', AIOS_OPT_INT, &ctx, "N", "context length (default: the model's, at most 4096)"},
+        AIOS_CLI_SAMPLING_OPTS(sf),
+        {"ctx", 'c', AIOS_OPT_INT, &ctx, "N",
+         "context length (default: the model's, at most 4096)"},
         {"no-bos", 0, AIOS_OPT_BOOL, &no_bos, NULL, "do not add the BOS token"},
         {"kv-f32", 0, AIOS_OPT_BOOL, &kv_f32, NULL, "F32 KV cache (default F16)"},
         {0},
     };
     const struct aios_cmd_spec spec = {
         .name = "generate",
-        .usage = "-m MODEL -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N]",
+        .usage =
+            "-m MODEL -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N]",
         .summary = "Continue a prompt with a model and print the text as it is generated.",
         .description = "The continuation goes to standard output; a timing line (prompt and\n"
                        "generation tokens per second) goes to standard error. Generation stops\n"
@@ -97,12 +64,15 @@ int aios_cmd_generate(struct aios_cli *cli, int argc, char **argv)
         return aios_cli_usage_error(&spec, "-n must be between 1 and %d", 1 << 20);
     if (ctx < 0 || ctx > 1 << 20)
         return aios_cli_usage_error(&spec, "--ctx is out of range");
-    if ((rc = check_sampling(&spec, &sf)))
+    if ((rc = aios_cli_sampling_check(&spec, &sf)))
         return rc;
     struct aios_err err = {0};
     aios_engine *e = NULL;
-    struct aios_engine_params ep = {.model_path = model, .n_ctx = (int)ctx, .n_parallel = 1,
-                                    .n_threads = aios_cli_threads(cli), .kv_f32 = kv_f32};
+    struct aios_engine_params ep = {.model_path = model,
+                                    .n_ctx = (int)ctx,
+                                    .n_parallel = 1,
+                                    .n_threads = aios_cli_threads(cli),
+                                    .kv_f32 = kv_f32};
     if (aios_engine_create(&ep, &e, &err))
         return aios_cli_fail(&spec, &err);
     struct aios_llm_tokens toks;
@@ -112,26 +82,29 @@ int aios_cmd_generate(struct aios_cli *cli, int argc, char **argv)
                           no_bos ? 0 : AIOS_LLM_TOK_ADD_SPECIAL, &toks, &err))
         goto fail;
     struct gen_out out = {.f = stdout};
-    struct aios_gen_request r = {.prompt = toks.ids, .n_prompt = (int)toks.n,
-                                 .max_tokens = (int)n_predict, .cb = print_cb, .ud = &out};
-    sampling_from_flags(&sf, &r.sampling);
+    struct aios_gen_request r = {.prompt = toks.ids,
+                                 .n_prompt = (int)toks.n,
+                                 .max_tokens = (int)n_predict,
+                                 .cb = print_cb,
+                                 .ud = &out};
+    aios_cli_sampling_apply(&sf, &r.sampling);
     if (aios_engine_run(e, &r, &err))
         goto fail;
     printf("\n");
     if (out.done.finish == AIOS_FINISH_ERROR) {
-        aios_err_set(&err, AIOS_EINTERNAL, "%s", out.done.error ? out.done.error : "generation failed");
+        aios_err_set(&err, AIOS_EINTERNAL, "%s",
+                     out.done.error ? out.done.error : "generation failed");
         goto fail;
     }
     int n_eval = out.done.n_prompt - out.done.n_cached;
-    fprintf(stderr,
-            "prompt: %d tokens in %.3f s (%.1f tok/s); generation: %d tokens in %.3f s (%.1f tok/s); "
-            "stop: %s\n",
-            n_eval, out.done.t_prompt_s,
-            out.done.t_prompt_s > 0 ? n_eval / out.done.t_prompt_s : 0.0, out.done.n_gen,
-            out.done.t_gen_s, out.done.t_gen_s > 0 && out.done.n_gen > 1
-                                  ? (out.done.n_gen - 1) / out.done.t_gen_s
-                                  : 0.0,
-            aios_finish_str(out.done.finish));
+    fprintf(
+        stderr,
+        "prompt: %d tokens in %.3f s (%.1f tok/s); generation: %d tokens in %.3f s (%.1f tok/s); "
+        "stop: %s\n",
+        n_eval, out.done.t_prompt_s, out.done.t_prompt_s > 0 ? n_eval / out.done.t_prompt_s : 0.0,
+        out.done.n_gen, out.done.t_gen_s,
+        out.done.t_gen_s > 0 && out.done.n_gen > 1 ? (out.done.n_gen - 1) / out.done.t_gen_s : 0.0,
+        aios_finish_str(out.done.finish));
     status = AIOS_EXIT_OK;
     goto done;
 fail:

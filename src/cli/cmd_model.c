@@ -166,17 +166,52 @@ out_tags:
 
 /* ---- list ---------------------------------------------------------------- */
 
+/* Every model that matches filter, following the search's pages (the
+ * same search as GET /api/v1/models?filter=). */
+static int search_all(aios_store *st, const char *filter, json_t **out, struct aios_err *err)
+{
+    json_t *all = json_pack("{s:[]}", "registered_models");
+    char token[AIOS_REGISTRY_NAME_MAX + 1] = "";
+    if (!all)
+        return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+    for (;;) {
+        struct aios_registry_query q = {
+            .filter = filter, .max_results = 1000, .page_token = token[0] ? token : NULL};
+        json_t *page;
+        int rc = aios_registry_search_to_json(st, &q, &page, err);
+        if (rc) {
+            json_decref(all);
+            return rc;
+        }
+        json_array_extend(json_object_get(all, "registered_models"),
+                          json_object_get(page, "registered_models"));
+        const char *next = json_string_value(json_object_get(page, "next_page_token"));
+        aios_strlcpy(token, next ? next : "", sizeof token);
+        json_decref(page);
+        if (!token[0])
+            break;
+    }
+    *out = all;
+    return AIOS_OK;
+}
+
 static int model_list(struct aios_cli *cli, int argc, char **argv)
 {
     bool json = false;
+    const char *filter = NULL;
     struct aios_opt opts[] = {
         {"json", 0, AIOS_OPT_BOOL, &json, NULL, "print {\"registered_models\": [...]}"},
+        {"filter", 'f', AIOS_OPT_STR, &filter, "EXPR",
+         "only models matching EXPR, e.g. \"name LIKE 'llama%'\""},
         {0},
     };
     struct aios_cmd_spec spec = {
         .name = "model list",
-        .usage = "[--json]",
+        .usage = "[--filter EXPR] [--json]",
         .summary = "List registered models with their latest version and aliases.",
+        .description = "--filter takes clauses `name|kind =|!=|LIKE|ILIKE 'text'` joined by AND\n"
+                       "(LIKE patterns: % any run, _ one character; ILIKE ignores case), as\n"
+                       "GET /api/v1/models?filter= does.",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 0,
@@ -186,13 +221,15 @@ static int model_list(struct aios_cli *cli, int argc, char **argv)
     int rc = aios_cli_parse(cli, &spec, argc, argv, pos, &npos);
     if (rc)
         return rc;
+    struct aios_err err;
+    if (filter && aios_registry_filter_check(filter, &err))
+        return aios_cli_usage_error(&spec, "--filter: %s", err.msg);
     aios_store *st;
     rc = open_store(cli, &spec, &st);
     if (rc)
         return rc;
-    struct aios_err err;
     json_t *all = NULL;
-    if (aios_registry_list_to_json(st, &all, &err)) {
+    if (filter ? search_all(st, filter, &all, &err) : aios_registry_list_to_json(st, &all, &err)) {
         aios_store_close(st);
         return aios_cli_fail(&spec, &err);
     }

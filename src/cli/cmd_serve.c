@@ -5,6 +5,7 @@
  * a backend and serves everything that needs no model.
  */
 #include "cli/cli.h"
+#include "mlops/mlops.h"
 #include "server/server.h"
 
 #include <pthread.h>
@@ -15,14 +16,20 @@
 
 static const struct aios_cmd_spec serve_spec = {
     .name = "serve",
-    .usage = "[--host H] [--port P] [--model NAME=FILE ...] [--parallel N] [--ctx N] "
-             "[--api-key KEY ...]",
+    .usage = "[--host H] [--port P] [--model NAME=FILE|NAME[@VERSION|@ALIAS] ...] [--parallel N]\n"
+             "                  [--ctx N] [--api-key KEY ...]",
     .summary = "Run the OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions,\n"
-               "/v1/embeddings, /v1/models, /tokenize, /detokenize, /health, /metrics).",
+               "/v1/embeddings, /v1/models, /tokenize, /detokenize, /health, /metrics) and the\n"
+               "model registry API (/api/v1/models).",
     .description =
         "--host and --port are the settings of the same names. With --api-key (or keys\n"
         "stored in DATA_DIR/api-keys as SHA-256 hashes) every endpoint but /health needs\n"
         "`Authorization: Bearer KEY`. Request bodies are limited by http_max_body_mb.\n"
+        "--model NAME=FILE serves a file under NAME; --model without '=' is a registry\n"
+        "reference (llama, llama@3, llama@production) resolved at start-up to that\n"
+        "version's file and served under the id as given. The file is hashed first and\n"
+        "refused if it no longer matches the registry's SHA-256; moving an alias later\n"
+        "does not change what a running server serves.\n"
         "SIGINT or SIGTERM stops the server: streams in progress are cancelled.",
     .min_pos = 0,
     .max_pos = 0,
@@ -41,31 +48,116 @@ static void close_backend(void *state)
     aios_server_engine_backend_close(state);
 }
 
-static int parse_models(const struct aios_strlist *l, struct aios_server_model_spec *out,
-                        char **copies, struct aios_err *err)
+/* Strings a model spec owns. */
+struct model_owned {
+    char *name, *path, *registry_name, *sha256;
+};
+
+static void owned_free(struct model_owned *o, int n)
 {
-    for (int i = 0; i < l->n; i++) {
-        const char *eq = strchr(l->items[i], '=');
-        if (!eq || eq == l->items[i] || !eq[1])
-            return aios_err_set(err, AIOS_EINVAL, "--model expects NAME=FILE, got '%s'",
-                                l->items[i]);
-        size_t nlen = (size_t)(eq - l->items[i]);
-        if (nlen >= 128)
-            return aios_err_set(err, AIOS_EINVAL, "--model: the name is longer than 127 bytes");
-        if (!(copies[i] = aios_strndup(l->items[i], nlen)))
-            return aios_err_set(err, AIOS_ENOMEM, "out of memory");
-        for (int j = 0; j < i; j++)
-            if (strcmp(out[j].name, copies[i]) == 0)
-                return aios_err_set(err, AIOS_EEXIST, "--model: the name '%s' is given twice",
-                                    copies[i]);
-        struct stat st;
-        if (stat(eq + 1, &st) != 0 || !S_ISREG(st.st_mode))
-            return aios_err_set(err, AIOS_ENOTFOUND, "--model %s: '%s' is not a readable file",
-                                copies[i], eq + 1);
-        out[i].name = copies[i];
-        out[i].path = eq + 1;
+    for (int i = 0; o && i < n; i++) {
+        aios_free(o[i].name);
+        aios_free(o[i].path);
+        aios_free(o[i].registry_name);
+        aios_free(o[i].sha256);
     }
-    return AIOS_OK;
+    aios_free(o);
+}
+
+/* --model REF: resolves a registry reference through the store to its
+ * version's file, and refuses a file whose SHA-256 no longer matches the
+ * registry's (the whole file is hashed; the time is printed). */
+static int resolve_ref(const char *data_dir, aios_store **st, const char *value,
+                       struct aios_server_model_spec *out, struct model_owned *own,
+                       struct aios_err *err)
+{
+    struct aios_registry_ref ref;
+    int rc = aios_registry_ref_parse(value, &ref, err);
+    if (rc) {
+        aios_err_prefix(err,
+                        "--model '%s' is neither NAME=FILE nor a registry reference "
+                        "(NAME, NAME@VERSION, NAME@ALIAS)",
+                        value);
+        return rc;
+    }
+    if (!*st && (rc = aios_store_open_dir(data_dir, st, err)))
+        return rc;
+    struct aios_store_model m;
+    struct aios_store_model_version v;
+    if ((rc = aios_registry_resolve(*st, value, &m, &v, err))) {
+        aios_err_prefix(err, "--model %s", value);
+        return rc;
+    }
+    char canon[AIOS_REGISTRY_NAME_MAX + 32], sz[32];
+    snprintf(canon, sizeof canon, "%s@%lld", m.name, (long long)v.version);
+    if (v.size_bytes >= ((int64_t)256 << 20)) {
+        printf("aios: verifying %s (%s) against the registry's sha256...\n", canon,
+               aios_fmt_bytes((uint64_t)v.size_bytes, sz, sizeof sz));
+        fflush(stdout);
+    }
+    uint64_t t0 = aios_time_ns();
+    rc = aios_registry_verify(&v, canon, NULL, NULL, err);
+    double ms = (double)(aios_time_ns() - t0) * 1e-6;
+    if (rc) {
+        aios_err_prefix(err, "--model %s: refusing to serve it", value);
+    } else {
+        printf("aios: model %s is %s (%s, %s, %s); sha256 verified in %.1f ms\n", value, canon,
+               v.path, v.file_type, aios_fmt_bytes((uint64_t)v.size_bytes, sz, sizeof sz), ms);
+        own->name = aios_strdup(value);
+        own->path = aios_strdup(v.path);
+        own->registry_name = aios_strdup(m.name);
+        own->sha256 = aios_strdup(v.sha256);
+        if (!own->name || !own->path || !own->registry_name || !own->sha256)
+            rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
+        out->registry_version = v.version;
+    }
+    aios_store_model_free(&m);
+    aios_store_model_version_free(&v);
+    if (!rc) {
+        out->name = own->name;
+        out->path = own->path;
+        out->registry_name = own->registry_name;
+        out->sha256 = own->sha256;
+    }
+    return rc;
+}
+
+static int parse_models(const char *data_dir, const struct aios_strlist *l,
+                        struct aios_server_model_spec *out, struct model_owned *own,
+                        struct aios_err *err)
+{
+    aios_store *st = NULL;
+    int rc = AIOS_OK;
+    for (int i = 0; i < l->n && !rc; i++) {
+        const char *eq = strchr(l->items[i], '=');
+        if (!eq) {
+            rc = resolve_ref(data_dir, &st, l->items[i], &out[i], &own[i], err);
+        } else if (eq == l->items[i] || !eq[1]) {
+            rc = aios_err_set(err, AIOS_EINVAL,
+                              "--model expects NAME=FILE or a registry "
+                              "reference, got '%s'",
+                              l->items[i]);
+        } else if ((size_t)(eq - l->items[i]) >= 128) {
+            rc = aios_err_set(err, AIOS_EINVAL, "--model: the name is longer than 127 bytes");
+        } else if (!(own[i].name = aios_strndup(l->items[i], (size_t)(eq - l->items[i])))) {
+            rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
+        } else {
+            struct stat sb;
+            if (stat(eq + 1, &sb) != 0 || !S_ISREG(sb.st_mode))
+                rc = aios_err_set(err, AIOS_ENOTFOUND, "--model %s: '%s' is not a readable file",
+                                  own[i].name, eq + 1);
+            out[i].name = own[i].name;
+            out[i].path = eq + 1;
+        }
+        if (!rc && strlen(out[i].name) >= 128)
+            rc = aios_err_set(err, AIOS_EINVAL, "--model: the name is longer than 127 bytes");
+        for (int j = 0; j < i && !rc; j++)
+            if (strcmp(out[j].name, out[i].name) == 0)
+                rc = aios_err_set(err, AIOS_EEXIST, "--model: the name '%s' is given twice",
+                                  out[i].name);
+    }
+    aios_store_close(st);
+    return rc;
 }
 
 int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
@@ -73,7 +165,8 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
     struct aios_strlist models = {0}, keys = {0};
     int64_t parallel = 4, ctx = 0;
     struct aios_opt opts[] = {
-        {"model", 'm', AIOS_OPT_STRLIST, &models, "NAME=FILE", "serve a GGUF model under NAME"},
+        {"model", 'm', AIOS_OPT_STRLIST, &models, "NAME=FILE|REF",
+         "serve a GGUF file under NAME, or a registered version"},
         {"parallel", 0, AIOS_OPT_INT, &parallel, "N", "sequences decoded at once (default 4)"},
         {"ctx", 0, AIOS_OPT_INT, &ctx, "N", "context length per sequence (default: the model's)"},
         {"api-key", 0, AIOS_OPT_STRLIST, &keys, "KEY", "accept this API key"},
@@ -83,7 +176,7 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
     spec.opts = opts;
     char **pos = aios_calloc((size_t)argc + 1, sizeof *pos);
     struct aios_server_model_spec *mspecs = NULL;
-    char **copies = NULL;
+    struct model_owned *owned = NULL;
     void *state = NULL;
     aios_server *srv = NULL;
     struct aios_err err = {0};
@@ -114,13 +207,13 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
         goto out;
     }
     mspecs = aios_calloc((size_t)models.n + 1, sizeof *mspecs);
-    copies = aios_calloc((size_t)models.n + 1, sizeof *copies);
-    if (!mspecs || !copies) {
+    owned = aios_calloc((size_t)models.n + 1, sizeof *owned);
+    if (!mspecs || !owned) {
         aios_err_set(&err, AIOS_ENOMEM, "out of memory");
         rc = aios_cli_fail(&spec, &err);
         goto out;
     }
-    if (parse_models(&models, mspecs, copies, &err)) {
+    if (parse_models(aios_config_str(cli->cfg, "data_dir"), &models, mspecs, owned, &err)) {
         rc = err.code == AIOS_EINVAL || err.code == AIOS_EEXIST
                  ? aios_cli_usage_error(&spec, "%s", err.msg)
                  : aios_cli_fail(&spec, &err);
@@ -166,7 +259,7 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
         printf("aios: no API key set: requests are not authenticated (use --api-key KEY)\n");
     if (models.n == 0)
         printf(
-            "aios: no model loaded; add one with `aios serve --model NAME=path/to/model.gguf`\n");
+            "aios: no model loaded; start with `--model NAME=path/to/model.gguf` or register one (`aios model add FILE --name NAME`) and use `--model NAME`\n");
     else if (!have_backend)
         for (int i = 0; i < models.n; i++)
             printf("aios: model %s (%s) noted, but this build has no inference engine yet\n",
@@ -183,9 +276,7 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
 out:
     aios_server_stop(srv);
     close_backend(state);
-    for (int i = 0; copies && i < models.n; i++)
-        aios_free(copies[i]);
-    aios_free(copies);
+    owned_free(owned, models.n);
     aios_free(mspecs);
     aios_strlist_free(&models);
     aios_strlist_free(&keys);

@@ -18,7 +18,9 @@
 
 static const struct aios_cmd_spec template_spec = {
     .name = "template",
-    .usage = "(-m MODEL | --template FILE.jinja | --name NAME) --context FILE.json [--now SECONDS]",
+    .usage =
+        "(-m MODEL [--variant NAME] | --template FILE.jinja | --name NAME) --context FILE.json\n"
+        "    [--now SECONDS]",
     .summary = "Render a chat template with a JSON context and print the prompt.",
     .description =
         "The context is a JSON object: messages, tools, add_generation_prompt, bos_token,\n"
@@ -46,7 +48,7 @@ static char *token_text(const aios_gguf *g, const char *key_id)
 
 /* Reads the chat template (NULL when the file has none) and the BOS/EOS
  * texts of a model file. */
-static int model_template(const char *path, char **src, char **bos, char **eos,
+static int model_template(const char *path, const char *variant, char **src, char **bos, char **eos,
                           struct aios_err *err)
 {
     aios_gguf *g;
@@ -55,8 +57,13 @@ static int model_template(const char *path, char **src, char **bos, char **eos,
         return rc;
     *bos = token_text(g, "tokenizer.ggml.bos_token_id");
     *eos = token_text(g, "tokenizer.ggml.eos_token_id");
-    rc = aios_gguf_get_str(g, "tokenizer.chat_template", src, err);
-    if (rc == AIOS_ENOTFOUND) /* *src stays NULL: the caller decides */
+    char key[256];
+    snprintf(key, sizeof key, "tokenizer.chat_template%s%s", variant ? "." : "",
+             variant ? variant : "");
+    rc = aios_gguf_get_str(g, key, src, err);
+    if (rc == AIOS_ENOTFOUND && variant)
+        rc = aios_err_set(err, AIOS_ENOTFOUND, "%s has no %s", path, key);
+    else if (rc == AIOS_ENOTFOUND) /* *src stays NULL: the caller decides */
         rc = AIOS_OK;
     aios_gguf_close(g);
     return rc;
@@ -64,11 +71,13 @@ static int model_template(const char *path, char **src, char **bos, char **eos,
 
 int aios_cmd_template(struct aios_cli *cli, int argc, char **argv)
 {
-    const char *model = NULL, *file = NULL, *name = NULL, *context = NULL;
+    const char *model = NULL, *file = NULL, *name = NULL, *context = NULL, *variant = NULL;
     int64_t now = -1;
     struct aios_opt opts[] = {
         {"model", 'm', AIOS_OPT_STR, &model, "MODEL",
          "GGUF file whose tokenizer.chat_template to use"},
+        {"variant", 0, AIOS_OPT_STR, &variant, "NAME",
+         "with -m: the named template tokenizer.chat_template.NAME (e.g. tool_use)"},
         {"template", 't', AIOS_OPT_STR, &file, "FILE", "Jinja template file"},
         {"name", 'n', AIOS_OPT_STR, &name, "NAME", "built-in template"},
         {"context", 'c', AIOS_OPT_STR, &context, "FILE", "JSON object with the variables"},
@@ -92,7 +101,9 @@ int aios_cmd_template(struct aios_cli *cli, int argc, char **argv)
     size_t src_len = 0, clen = 0, out_len = 0;
     json_t *ctx = NULL;
     int ret = AIOS_EXIT_FAIL;
-    if (model && model_template(model, &src, &bos, &eos, &err) != AIOS_OK)
+    if (variant && (!model || name))
+        return aios_cli_usage_error(&spec, "--variant needs -m MODEL (and no --name)");
+    if (model && model_template(model, variant, &src, &bos, &eos, &err) != AIOS_OK)
         goto fail;
     if (model && !src && !name) {
         aios_err_set(&err, AIOS_ENOTFOUND,

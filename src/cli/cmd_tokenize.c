@@ -69,11 +69,13 @@ static const struct aios_cmd_spec tokenize_spec = {
     .summary = "Print the token ids of TEXT under a model's tokenizer.",
     .description = "TEXT '-' reads standard input byte for byte (nothing is stripped). BOS/EOS\n"
                    "are added as the model's metadata says unless --no-bos; the text of special\n"
-                   "tokens (\"<|im_start|>\") is only recognised with --special. The default\n"
-                   "output is one line per token: id, a tab, and the token's text (escaped).\n"
-                   "--ids prints the ids on one line separated by single spaces; --pieces the\n"
-                   "texts only, one per line; --json an object with ids, tokens (as stored in\n"
-                   "the vocabulary) and pieces (decoded text, null where not valid UTF-8).",
+                   "tokens (\"<|im_start|>\") is only recognised with --special (user-defined\n"
+                   "tokens, such as runs of spaces in some vocabularies, always are, as in\n"
+                   "llama.cpp and Hugging Face). The default output is one line per token: id,\n"
+                   "a tab, and the token's text (escaped). --ids prints the ids on one line\n"
+                   "separated by single spaces; --pieces the texts only, one per line; --json an\n"
+                   "object with ids, tokens (as stored in the vocabulary) and pieces (decoded\n"
+                   "text, null where not valid UTF-8).",
     .min_pos = 1,
     .max_pos = 1,
 };
@@ -184,7 +186,7 @@ static const struct aios_cmd_spec detokenize_spec = {
     .usage = "-m FILE [--special] [--remove-special] [--no-clean] IDS...",
     .summary = "Print the text of token ids under a model's tokenizer.",
     .description = "IDS are separated by commas and/or spaces, in one argument or several;\n"
-                   "'-' reads them from standard input. The text is written exactly, with no\n"
+                   "'-' reads them from standard input. The text is written as it is, with no\n"
                    "newline added. Control tokens (BOS, <|im_end|>, ...) print nothing unless\n"
                    "--special; --remove-special drops the leading BOS and trailing EOS the\n"
                    "model adds. Like llama.cpp, spaces before . , ! ? and 's 're 've 'm are\n"

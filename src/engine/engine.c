@@ -17,6 +17,7 @@
 #define MAX_STOPS 16
 #define MAX_STOP_LEN 256
 #define PENDING_MAX (64 * 1024) /* undecided text held back at most */
+#define STEP_TARGET_S 0.4       /* longest step while streams are generating */
 
 struct req {
     struct req *next;
@@ -52,6 +53,7 @@ struct aios_engine {
     int *out_slot; /* output index -> slot */
     int *out_tok;  /* output index -> index into the slot's toks */
     float *logit_scratch;
+    double tok_per_s; /* measured speed of batches with prompt chunks */
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -86,6 +88,7 @@ static void req_free(struct req *q)
 {
     if (!q)
         return;
+    aios_json_guide_free(q->r.guide);
     aios_free(q->prompt);
     for (int i = 0; i < MAX_STOPS; i++)
         aios_free(q->stops[i]);
@@ -176,6 +179,11 @@ static void finish(aios_engine *e, struct slot *s, enum aios_finish why, const c
         .t_prompt_s = (s->t_first > 0 ? s->t_first : now) - s->t_start,
         .t_gen_s = s->t_first > 0 ? now - s->t_first : 0,
     };
+    /* The slot counts as free before the client hears DONE, so stats read
+     * after DONE never show it running. */
+    pthread_mutex_lock(&e->lock);
+    e->stats.running--;
+    pthread_mutex_unlock(&e->lock);
     q->r.cb(q->r.ud, &ev);
     req_free(q);
     s->rq = NULL;
@@ -245,6 +253,47 @@ static void assign(aios_engine *e, struct req *q)
 
 /* ---- one step ---- */
 
+/* Whether token tok may come next under the slot's JSON guide. */
+static bool guide_allows(aios_engine *e, const struct req *q, int32_t tok, struct aios_buf *piece)
+{
+    if (aios_llm_vocab_is_eog(e->vocab, tok))
+        return aios_json_guide_complete(q->r.guide);
+    aios_buf_reset(piece);
+    if (aios_llm_token_piece(e->vocab, tok, false, piece, NULL) || piece->len == 0)
+        return false; /* control tokens would not advance the document */
+    return aios_json_guide_accept(q->r.guide, piece->data, piece->len);
+}
+
+/* Samples under the guide: a few draws from the distribution with refused
+ * tokens masked, then the most likely allowed token. -1 when none is. */
+static int32_t guided_sample(aios_engine *e, struct slot *s, const float *logits, float *prob)
+{
+    const int V = aios_model_hparams(e->model)->n_vocab;
+    float *x = e->logit_scratch;
+    memcpy(x, logits, sizeof(float) * (size_t)V);
+    struct aios_buf piece;
+    aios_buf_init(&piece, 4096);
+    int32_t tok = -1;
+    for (int attempt = 0; attempt < 8 && tok < 0; attempt++) {
+        int32_t t = aios_sampler_sample(s->sampler, x, prob);
+        if (guide_allows(e, s->rq, t, &piece))
+            tok = t;
+        else
+            x[t] = -INFINITY;
+    }
+    while (tok < 0) {
+        int32_t t = aios_argmax(x, V);
+        if (x[t] == -INFINITY)
+            break;
+        if (guide_allows(e, s->rq, t, &piece))
+            tok = t;
+        else
+            x[t] = -INFINITY;
+    }
+    aios_buf_free(&piece);
+    return tok;
+}
+
 /* Handles the output row o of slot s for the token at index ti of its toks. */
 static void on_output(aios_engine *e, int si, int ti, const float *logits)
 {
@@ -275,7 +324,12 @@ static void on_output(aios_engine *e, int si, int ti, const float *logits)
         s->t_first = aios_time_s();
     }
     float prob;
-    int32_t tok = aios_sampler_sample(s->sampler, logits, &prob);
+    int32_t tok = q->r.guide ? guided_sample(e, s, logits, &prob)
+                             : aios_sampler_sample(s->sampler, logits, &prob);
+    if (tok < 0) {
+        finish(e, s, AIOS_FINISH_ERROR, "no token can continue the constrained output");
+        return;
+    }
     aios_sampler_accept(s->sampler, tok);
     s->n_gen++;
     e->stats.generated_tokens++;
@@ -283,7 +337,13 @@ static void on_output(aios_engine *e, int si, int ti, const float *logits)
         finish(e, s, AIOS_FINISH_STOP, NULL);
         return;
     }
+    size_t before = s->pending.len;
     int rc = aios_llm_token_piece(e->vocab, tok, false, &s->pending, NULL);
+    bool guide_done = false;
+    if (q->r.guide && rc == AIOS_OK) {
+        aios_json_guide_feed(q->r.guide, s->pending.data + before, s->pending.len - before);
+        guide_done = aios_json_guide_finished(q->r.guide);
+    }
     if (rc == AIOS_ELIMIT || s->pending.len > PENDING_MAX) {
         finish(e, s, AIOS_FINISH_ERROR, "generated text held back past the limit");
         return;
@@ -305,6 +365,10 @@ static void on_output(aios_engine *e, int si, int ti, const float *logits)
     if (hit) {
         aios_buf_reset(&s->pending); /* the stop string itself is not returned */
         finish(e, s, AIOS_FINISH_STOP, NULL);
+        return;
+    }
+    if (guide_done) {
+        finish(e, s, AIOS_FINISH_STOP, NULL); /* the JSON document is closed */
         return;
     }
     if (q->r.max_tokens > 0 && s->n_gen >= q->r.max_tokens) {
@@ -334,10 +398,16 @@ static void step(aios_engine *e)
         e->out_slot[n_out] = i;
         e->out_tok[n_out++] = ti;
     }
-    /* Prompt chunks. While others are generating, a chunk is capped so one
-     * step stays short (streams keep flowing). */
+    /* Prompt chunks. While others are generating, the prompt tokens of one
+     * step are capped so that the step takes about STEP_TARGET_S at the
+     * speed measured so far: generating streams never wait long for a prompt
+     * to be read (prompts are read a chunk per step instead). */
     int budget = e->n_batch - nb;
-    int cap = n_gen_slots ? (e->n_batch / 4 > 32 ? e->n_batch / 4 : 32) : e->n_batch;
+    int cap = e->n_batch;
+    if (n_gen_slots) {
+        double want = e->tok_per_s > 0 ? e->tok_per_s * STEP_TARGET_S - nb : e->n_batch / 4;
+        cap = want < 16 ? 16 : want > e->n_batch ? e->n_batch : (int)want;
+    }
     for (int i = 0; i < e->n_slots && budget > 0; i++) {
         struct slot *s = &e->slots[i];
         if (s->state != SLOT_PROMPT)
@@ -363,7 +433,12 @@ static void step(aios_engine *e)
     if (nb == 0)
         return;
     struct aios_err err;
+    double t0 = aios_time_s();
     int rc = aios_ctx_decode(e->ctx, e->batch, nb, &err);
+    double dt = aios_time_s() - t0;
+    /* Tokens per second of batches with prompt work, smoothed. */
+    if (rc == AIOS_OK && nb >= 8 && dt > 0)
+        e->tok_per_s = e->tok_per_s > 0 ? 0.7 * e->tok_per_s + 0.3 * (nb / dt) : nb / dt;
     e->stats.steps++;
     if (rc) {
         for (int i = 0; i < e->n_slots; i++)
@@ -411,6 +486,8 @@ static void *scheduler(void *arg)
             if (!e->queue_head)
                 e->queue_tail = NULL;
             e->queued--;
+            e->stats.running++;
+            e->stats.queued = e->queued;
             pthread_mutex_unlock(&e->lock);
             assign(e, q);
             pthread_mutex_lock(&e->lock);
@@ -470,12 +547,13 @@ int aios_engine_create(const struct aios_engine_params *p, aios_engine **out, st
     e->n_batch = p->n_batch > 0 ? p->n_batch : 512;
     if (e->n_batch < e->n_slots)
         e->n_batch = e->n_slots;
+    e->logit_scratch = aios_malloc(sizeof(float) * (size_t)aios_model_hparams(e->model)->n_vocab);
     e->slots = aios_calloc((size_t)e->n_slots, sizeof *e->slots);
     e->batch = aios_calloc((size_t)e->n_batch, sizeof *e->batch);
     e->out_slot = aios_calloc((size_t)e->n_batch, sizeof *e->out_slot);
     e->out_tok = aios_calloc((size_t)e->n_batch, sizeof *e->out_tok);
     rc = AIOS_ENOMEM;
-    if (!e->slots || !e->batch || !e->out_slot || !e->out_tok) {
+    if (!e->slots || !e->batch || !e->out_slot || !e->out_tok || !e->logit_scratch) {
         aios_err_set(err, rc, "out of memory");
         goto fail;
     }
@@ -509,6 +587,7 @@ fail:
     aios_free(e->batch);
     aios_free(e->out_slot);
     aios_free(e->out_tok);
+    aios_free(e->logit_scratch);
     aios_ctx_free(e->ctx);
     aios_llm_vocab_free(e->vocab);
     aios_model_free(e->model);
@@ -536,6 +615,7 @@ void aios_engine_destroy(aios_engine *e)
     aios_free(e->batch);
     aios_free(e->out_slot);
     aios_free(e->out_tok);
+    aios_free(e->logit_scratch);
     aios_ctx_free(e->ctx);
     aios_llm_vocab_free(e->vocab);
     aios_model_free(e->model);
@@ -567,6 +647,7 @@ int aios_engine_submit(aios_engine *e, const struct aios_gen_request *r, uint64_
     if (!q)
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     q->r = *r;
+    q->r.guide = NULL; /* the caller keeps it until the request is queued */
     q->prompt = aios_malloc(sizeof(int32_t) * (size_t)r->n_prompt);
     if (!q->prompt)
         goto nomem;
@@ -587,6 +668,7 @@ int aios_engine_submit(aios_engine *e, const struct aios_gen_request *r, uint64_
     q->r.n_stop = ns;
     q->r.stop = NULL;
     q->t_submit = aios_time_s();
+    q->r.guide = r->guide;
     pthread_mutex_lock(&e->lock);
     q->id = ++e->next_id;
     if (id)

@@ -94,6 +94,11 @@ struct aios_gen_request {
     int top_logprobs;    /* 0..AIOS_ENGINE_MAX_TOP_LOGPROBS */
     bool prompt_logprobs; /* report PROMPT_TOKEN events (completions echo) */
     bool ignore_eos;
+    /* Constrained output: every token's text must keep the text a prefix of
+     * a valid JSON document (llm_guide.h); end-of-generation is allowed only
+     * once the document is complete, and generation stops when it is
+     * finished. The engine takes ownership when submit succeeds. */
+    aios_json_guide *guide;
     aios_gen_cb cb;
     void *ud;
 };

@@ -57,8 +57,8 @@ int aios_chat_tokens(const char *tpl, const aios_llm_vocab *v, const json_t *mes
     const char *bos = sp->bos >= 0 ? aios_llm_vocab_token_text(v, sp->bos) : NULL;
     const char *eos = sp->eos >= 0 ? aios_llm_vocab_token_text(v, sp->eos) : NULL;
     json_t *ctx = NULL;
-    int rc = aios_chat_context_build(messages, tools, true, bos ? bos : "", eos ? eos : "", &ctx,
-                                     err);
+    int rc =
+        aios_chat_context_build(messages, tools, true, bos ? bos : "", eos ? eos : "", &ctx, err);
     if (rc)
         return rc;
     char *text = NULL;

@@ -141,6 +141,40 @@ int aios_chat_context_build(const json_t *messages, const json_t *tools, bool ad
             json_decref(msgs);
             return aios_err_set(err, AIOS_EINVAL, "messages[%zu]: expected an object", i);
         }
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (role && strcmp(role, "developer") == 0)
+            json_object_set_new(m, "role", json_string("system"));
+        json_t *parts = json_object_get(m, "content");
+        if (json_is_array(parts)) {
+            /* typed content: the text parts joined by newlines, other parts
+             * (images, audio) left out, as llama.cpp does for templates that
+             * take string content */
+            struct aios_buf b;
+            aios_buf_init(&b, (size_t)64 << 20);
+            size_t k;
+            json_t *part;
+            int brc = AIOS_OK;
+            json_array_foreach(parts, k, part)
+            {
+                const char *type = json_string_value(json_object_get(part, "type"));
+                json_t *text = json_object_get(part, "text");
+                if (!type || strcmp(type, "text") != 0 || !json_is_string(text))
+                    continue;
+                if (b.len && brc == AIOS_OK)
+                    brc = aios_buf_putc(&b, '\n');
+                if (brc == AIOS_OK)
+                    brc = aios_buf_append(&b, json_string_value(text), json_string_length(text));
+            }
+            json_t *joined = brc ? NULL : json_stringn_nocheck(b.data ? b.data : "", b.len);
+            aios_buf_free(&b);
+            if (!joined) {
+                json_decref(ctx);
+                json_decref(msgs);
+                return aios_err_set(err, brc == AIOS_ELIMIT ? AIOS_ELIMIT : AIOS_ENOMEM,
+                                    "messages[%zu].content: cannot join the text parts", i);
+            }
+            json_object_set_new(m, "content", joined);
+        }
         json_t *calls = json_object_get(m, "tool_calls");
         if (!json_is_array(calls) || json_array_size(calls) == 0)
             continue;

@@ -24,7 +24,8 @@ int aios_llm_embed(const aios_model *m, const aios_llm_vocab *v, aios_ctx *ctx,
         *n_tokens = 0;
     for (int i = 0; i < n && !rc; i++) {
         aios_llm_tokens_init(&toks[i], (size_t)n_ctx);
-        rc = aios_llm_tokenize(v, texts[i], strlen(texts[i]), AIOS_LLM_TOK_ADD_SPECIAL, &toks[i], err);
+        rc = aios_llm_tokenize(v, texts[i], strlen(texts[i]), AIOS_LLM_TOK_ADD_SPECIAL, &toks[i],
+                               err);
         if (rc == AIOS_ELIMIT)
             rc = aios_err_set(err, rc, "text %d is longer than the model's %d-token context", i + 1,
                               n_ctx);
@@ -65,4 +66,3 @@ out:
     aios_free(batch);
     return rc;
 }
-

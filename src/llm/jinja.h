@@ -81,13 +81,13 @@ enum jn_kind {
     JN_KWARG, /* s=a (call arguments, macro parameters) */
     JN_BLOCK_INPUT,
     /* statements */
-    JN_TEXT,         /* s, len */
-    JN_OUTPUT,       /* {{ a }} */
-    JN_IF,           /* a: condition, body, else_body */
-    JN_FOR,          /* args: target names, a: iterable, b: filter, body, else_body */
-    JN_SET,          /* args: targets (NAME or ATTR), a: value */
-    JN_SET_BLOCK,    /* args: target, a: filter chain over JN_BLOCK_INPUT or NULL, body */
-    JN_MACRO,        /* s: name, args: JN_KWARG params (a = default or NULL), body */
+    JN_TEXT,      /* s, len */
+    JN_OUTPUT,    /* {{ a }} */
+    JN_IF,        /* a: condition, body, else_body */
+    JN_FOR,       /* args: target names, a: iterable, b: filter, body, else_body; op 1: recursive */
+    JN_SET,       /* args: targets (NAME or ATTR), a: value */
+    JN_SET_BLOCK, /* args: target, a: filter chain over JN_BLOCK_INPUT or NULL, body */
+    JN_MACRO,     /* s: name, args: JN_KWARG params (a = default or NULL), body */
     JN_CALL_BLOCK,   /* a: the JN_CALL, args: caller params, body */
     JN_FILTER_BLOCK, /* a: filter chain over JN_BLOCK_INPUT, body */
     JN_BREAK,
@@ -95,6 +95,10 @@ enum jn_kind {
     JN_DO,    /* a */
     JN_SCOPE, /* body (generation blocks: rendered as they are) */
 };
+
+/* JN_MACRO op: the body reads varargs / kwargs, so the macro takes extra
+ * positional / keyword arguments. */
+enum { JMACRO_VARARGS = 1, JMACRO_KWARGS = 2 };
 
 /* Binary operators (op of JN_BINARY). */
 enum jop {

@@ -342,6 +342,18 @@ int jinja_split(struct jstate *st, const struct jv *in, const struct jv *sep,
     return AIOS_OK;
 }
 
+/* A float as an int64, truncated, saturating (no undefined conversion). */
+static int64_t clamp_i64(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d >= 9.2233720368547758e18)
+        return INT64_MAX;
+    if (d <= -9.2233720368547758e18)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
 /* Python's printf-style `fmt % args`: %s %r %d %i %f %x %% with flags,
  * width and precision. */
 int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args, struct jv *out)
@@ -350,8 +362,22 @@ int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args,
         return jinja_type_err(st, "format", fmt);
     const char *f = json_string_value(fmt->j);
     size_t n = json_string_length(fmt->j), ai = 0;
-    bool many = jv_is(args, JSON_ARRAY);
+    size_t nconv = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i] == '%') {
+            if (i + 1 < n && f[i + 1] == '%')
+                i++;
+            else
+                nconv++;
+        }
+    /* a list is several values, except where the format takes one value
+     * (Python: a tuple is several values, a list is one) */
+    bool many = jv_is(args, JSON_ARRAY) && !(nconv == 1 && json_array_size(args->j) != 1);
     size_t nargs = many ? json_array_size(args->j) : 1;
+    /* Python skips the check for values with items (lists, dicts) */
+    if (nconv < nargs && !(nconv == 0 && (jv_is(args, JSON_ARRAY) || jv_is(args, JSON_OBJECT))))
+        return jinja_fail(st, 0, AIOS_EFORMAT,
+                          "format: not all arguments converted during string formatting");
     struct aios_buf b;
     aios_buf_init(&b, st->lim->max_output);
     int rc = AIOS_OK;
@@ -417,8 +443,8 @@ int jinja_printf(struct jstate *st, const struct jv *fmt, const struct jv *args,
                 spec[k++] = 'l';
                 spec[k++] = conv == 'i' ? 'd' : conv;
                 spec[k] = 0;
-                rc = aios_buf_printf(&b, spec,
-                                     (long long)(jv_is_int(&a) ? jv_int(&a) : (int64_t)jv_num(&a)));
+                rc = aios_buf_printf(
+                    &b, spec, (long long)(jv_is_int(&a) ? jv_int(&a) : clamp_i64(jv_num(&a))));
             } else {
                 spec[k++] = conv;
                 spec[k] = 0;
@@ -529,8 +555,6 @@ static int do_indent(struct jstate *st, const struct jv *in, struct jargs *a, st
         size_t e = i;
         while (e < n && p[e] != '\n' && p[e] != '\r')
             e++;
-        if (e == n && i == n && !line0)
-            break; /* the appended "\n" ends the last line */
         bool empty = e == i;
         if (!line0)
             rc = aios_buf_putc(&b, '\n');
@@ -620,7 +644,7 @@ int jinja_items(struct jstate *st, const struct jv *in, struct jv *out)
                 return rc;
             }
         }
-    } else if (in->k != JV_UNDEF && !jv_is(in, JSON_NULL)) {
+    } else if (in->k != JV_UNDEF) {
         json_decref(arr);
         return jinja_type_err(st, "items", in);
     }
@@ -1184,6 +1208,12 @@ static int do_round(struct jstate *st, struct jv *in, struct jargs *a, struct jv
 {
     if (!jv_is_num(in))
         return jinja_type_err(st, "round", in);
+    const struct jv *mm = jargs_get(a, 1, "method");
+    bool common = !mm || (jv_is_str(mm) && strcmp(json_string_value(mm->j), "common") == 0);
+    if (jv_is_int(in) && common) { /* Python's round() of an int is that int */
+        *out = jv_json(json_integer(jv_int(in)));
+        return AIOS_OK;
+    }
     const struct jv *p = jargs_get(a, 0, "precision"), *m = jargs_get(a, 1, "method");
     int64_t prec = p && jv_is_int(p) ? jv_int(p) : 0;
     if (prec < -20 || prec > 20)
@@ -1191,7 +1221,7 @@ static int do_round(struct jstate *st, struct jv *in, struct jargs *a, struct jv
     const char *method = m && jv_is_str(m) ? json_string_value(m->j) : "common";
     double f = pow(10.0, (double)prec), v = jv_num(in) * f;
     if (strcmp(method, "common") == 0)
-        v = round(v);
+        v = rint(v); /* Python's round(): halves to even */
     else if (strcmp(method, "ceil") == 0)
         v = ceil(v);
     else if (strcmp(method, "floor") == 0)
@@ -1203,15 +1233,25 @@ static int do_round(struct jstate *st, struct jv *in, struct jargs *a, struct jv
 
 static int do_wordcount(struct jstate *st, struct jv *in, struct jv *out)
 {
-    struct jv s, parts;
+    struct jv s;
     TRY(jv_str_value(st, in, &s));
-    int rc = jinja_split(st, &s, NULL, NULL, false, &parts);
+    /* Jinja counts matches of \\w+: runs of letters, digits and '_' */
+    const char *p = json_string_value(s.j);
+    size_t n = json_string_length(s.j), words = 0;
+    bool in_word = false;
+    for (size_t i = 0; i < n;) {
+        int32_t c;
+        i += jinja_next_cp(p, n, i, &c);
+        utf8proc_category_t cat = utf8proc_category(c);
+        bool w = c == '_' || (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+                 cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL ||
+                 cat == UTF8PROC_CATEGORY_NO || cat == UTF8PROC_CATEGORY_MN ||
+                 cat == UTF8PROC_CATEGORY_MC;
+        words += w && !in_word;
+        in_word = w;
+    }
     jv_drop(&s);
-    if (rc)
-        return rc;
-    size_t n = json_array_size(parts.j);
-    jv_drop(&parts);
-    return jinja_ret_json(st, json_integer((json_int_t)n), out);
+    return jinja_ret_json(st, json_integer((json_int_t)words), out);
 }
 
 /* ---- filter table ------------------------------------------------------- */
@@ -1221,20 +1261,27 @@ int jinja_filter(struct jstate *st, const char *name, struct jv *in, struct jarg
 {
     *out = jv_undef(NULL);
     const struct jv *a0 = jargs_get(a, 0, NULL);
-    if (!strcmp(name, "trim"))
-        return jinja_strip(st, in, jargs_get(a, 0, "chars"), 3, out);
+    /* the text filters work on str() of their input, as Jinja's do */
+    static const char *const text_filters[] = {"trim",  "upper",      "lower",
+                                               "title", "capitalize", NULL};
+    for (int i = 0; text_filters[i]; i++) {
+        if (strcmp(name, text_filters[i]) != 0)
+            continue;
+        struct jv s;
+        TRY(jv_str_value(st, in, &s));
+        int rc = name[0] == 't' && name[1] == 'r'
+                     ? jinja_strip(st, &s, jargs_get(a, 0, "chars"), 3, out)
+                 : name[0] == 'u' ? jinja_case(st, &s, JCASE_UPPER, out)
+                 : name[0] == 'l' ? jinja_case(st, &s, JCASE_LOWER, out)
+                 : name[0] == 't' ? jinja_case(st, &s, JCASE_TITLE, out)
+                                  : jinja_case(st, &s, JCASE_CAPITALIZE, out);
+        jv_drop(&s);
+        return rc;
+    }
     if (!strcmp(name, "tojson"))
         return do_tojson(st, in, a, out);
     if (!strcmp(name, "length") || !strcmp(name, "count"))
         return do_length(st, in, out);
-    if (!strcmp(name, "upper"))
-        return jinja_case(st, in, JCASE_UPPER, out);
-    if (!strcmp(name, "lower"))
-        return jinja_case(st, in, JCASE_LOWER, out);
-    if (!strcmp(name, "title"))
-        return jinja_case(st, in, JCASE_TITLE, out);
-    if (!strcmp(name, "capitalize"))
-        return jinja_case(st, in, JCASE_CAPITALIZE, out);
     if (!strcmp(name, "items"))
         return jinja_items(st, in, out);
     if (!strcmp(name, "list")) {
@@ -1325,8 +1372,8 @@ int jinja_filter(struct jstate *st, const char *name, struct jv *in, struct jarg
     if (!strcmp(name, "attr")) {
         if (!a0 || !jv_is_str(a0))
             return jinja_fail(st, 0, AIOS_EFORMAT, "attr() needs a name");
-        *out = jv_is(in, JSON_OBJECT) ? jinja_getattr_path(in->j, json_string_value(a0->j))
-                                      : jv_undef(NULL);
+        /* Jinja's attr() reads Python attributes only: dict keys are not */
+        *out = jv_undef(json_string_value(a0->j));
         return AIOS_OK;
     }
     if (!strcmp(name, "pprint")) {

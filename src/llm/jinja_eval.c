@@ -35,6 +35,8 @@ struct jframe {
     struct jframe *parent;
     struct jvar *vars;
     int n, cap;
+    const struct jnode *loop; /* the JN_FOR this frame is the body scope of */
+    int depth;                /* its loop.depth (recursive loops nest) */
 };
 
 static int eval(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *out);
@@ -52,7 +54,7 @@ void aios_jinja_limits_default(struct aios_jinja_limits *lim)
 {
     *lim = (struct aios_jinja_limits){
         .max_output = (size_t)16 << 20,
-        .max_created = (size_t)256 << 20,
+        .max_created = (size_t)512 << 20,
         .max_steps = 20000000,
         .max_depth = 64,
         .max_list = 1000000,
@@ -158,31 +160,6 @@ static int undefined_error(struct jstate *st, int line, const struct jv *v)
     return jinja_fail(st, line, AIOS_EFORMAT, "a value is undefined");
 }
 
-static bool is_json(const struct jv *v, json_type t)
-{
-    return v->k == JV_JSON && json_typeof(v->j) == t;
-}
-
-static bool is_int(const struct jv *v)
-{
-    return v->k == JV_JSON && (json_is_integer(v->j) || json_is_boolean(v->j));
-}
-
-static bool is_number(const struct jv *v)
-{
-    return v->k == JV_JSON && (json_is_number(v->j) || json_is_boolean(v->j));
-}
-
-static int64_t int_of(const struct jv *v)
-{
-    return json_is_integer(v->j) ? (int64_t)json_integer_value(v->j) : json_is_true(v->j);
-}
-
-static double num_of(const struct jv *v)
-{
-    return json_is_real(v->j) ? json_real_value(v->j) : (double)int_of(v);
-}
-
 /* ---- attribute and item access ----------------------------------------- */
 
 static int get_item(struct jstate *st, int line, struct jv *obj, struct jv *key, struct jv *out)
@@ -194,7 +171,7 @@ static int get_item(struct jstate *st, int line, struct jv *obj, struct jv *key,
         return AIOS_OK;
     json_t *o = obj->j;
     if (json_is_object(o)) {
-        if (is_json(key, JSON_STRING)) {
+        if (jv_is(key, JSON_STRING)) {
             json_t *v = json_object_get(o, json_string_value(key->j));
             if (v)
                 *out = jv_json(json_incref(v));
@@ -203,9 +180,9 @@ static int get_item(struct jstate *st, int line, struct jv *obj, struct jv *key,
         }
         return AIOS_OK;
     }
-    if (!is_int(key))
+    if (!jv_is_int(key))
         return AIOS_OK;
-    int64_t i = int_of(key);
+    int64_t i = jv_int(key);
     if (json_is_array(o)) {
         int64_t n = (int64_t)json_array_size(o);
         if (i < 0)
@@ -234,7 +211,7 @@ static int get_attr(struct jstate *st, int line, struct jv *obj, const char *nam
     if (obj->k == JV_UNDEF)
         return undefined_error(st, line, obj);
     *out = jv_undef(name);
-    if (is_json(obj, JSON_OBJECT)) {
+    if (jv_is(obj, JSON_OBJECT)) {
         json_t *v = json_object_get(obj->j, name);
         if (v)
             *out = jv_json(json_incref(v));
@@ -249,8 +226,8 @@ static void slice_range(int64_t n, const struct jv *a, const struct jv *b, int64
     bool has_a = a->k == JV_JSON && !json_is_null(a->j);
     bool has_b = b->k == JV_JSON && !json_is_null(b->j);
     if (step > 0) {
-        *start = has_a ? int_of(a) : 0;
-        *stop = has_b ? int_of(b) : n;
+        *start = has_a ? jv_int(a) : 0;
+        *stop = has_b ? jv_int(b) : n;
         if (*start < 0)
             *start = *start + n < 0 ? 0 : *start + n;
         if (*start > n)
@@ -260,8 +237,8 @@ static void slice_range(int64_t n, const struct jv *a, const struct jv *b, int64
         if (*stop > n)
             *stop = n;
     } else {
-        *start = has_a ? int_of(a) : n - 1;
-        *stop = has_b ? int_of(b) : -1 - n; /* before the first */
+        *start = has_a ? jv_int(a) : n - 1;
+        *stop = has_b ? jv_int(b) : -1 - n; /* before the first */
         if (*start < 0)
             *start = *start + n < -1 ? -1 : *start + n;
         if (*start >= n)
@@ -291,14 +268,14 @@ static int eval_slice(struct jstate *st, struct jframe *f, const struct jnode *n
         goto out;
     int64_t stp = 1;
     if (s.k == JV_JSON && !json_is_null(s.j)) {
-        if (!is_int(&s)) {
+        if (!jv_is_int(&s)) {
             rc = jinja_fail(st, n->line, AIOS_EFORMAT, "slice step must be an integer");
             goto out;
         }
-        stp = int_of(&s);
+        stp = jv_int(&s);
     }
-    if ((a.k == JV_JSON && !json_is_null(a.j) && !is_int(&a)) ||
-        (b.k == JV_JSON && !json_is_null(b.j) && !is_int(&b))) {
+    if ((a.k == JV_JSON && !json_is_null(a.j) && !jv_is_int(&a)) ||
+        (b.k == JV_JSON && !json_is_null(b.j) && !jv_is_int(&b))) {
         rc = jinja_fail(st, n->line, AIOS_EFORMAT, "slice indices must be integers");
         goto out;
     }
@@ -310,7 +287,7 @@ static int eval_slice(struct jstate *st, struct jframe *f, const struct jnode *n
         rc = undefined_error(st, n->line, &obj);
         goto out;
     }
-    if (is_json(&obj, JSON_ARRAY)) {
+    if (jv_is(&obj, JSON_ARRAY)) {
         int64_t len = (int64_t)json_array_size(obj.j), i0, i1;
         slice_range(len, &a, &b, stp, &i0, &i1);
         json_t *r = json_array();
@@ -324,7 +301,7 @@ static int eval_slice(struct jstate *st, struct jframe *f, const struct jnode *n
                 break;
         }
         *out = jv_json(r);
-    } else if (is_json(&obj, JSON_STRING)) {
+    } else if (jv_is(&obj, JSON_STRING)) {
         const char *str = json_string_value(obj.j);
         size_t blen = json_string_length(obj.j);
         int64_t len = (int64_t)jinja_utf8_len(str, blen), i0, i1;
@@ -364,10 +341,10 @@ out:
 static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b, struct jv *out)
 {
     static const char *const names[] = {"+", "-", "*", "/", "//", "%", "**"};
-    if (is_number(a) && is_number(b)) {
-        bool ints = is_int(a) && is_int(b);
-        int64_t x = ints ? int_of(a) : 0, y = ints ? int_of(b) : 0, r = 0;
-        double p = num_of(a), q = num_of(b);
+    if (jv_is_num(a) && jv_is_num(b)) {
+        bool ints = jv_is_int(a) && jv_is_int(b);
+        int64_t x = ints ? jv_int(a) : 0, y = ints ? jv_int(b) : 0, r = 0;
+        double p = jv_num(a), q = jv_num(b);
         switch (op) {
         case JOP_ADD:
             if (ints && !__builtin_add_overflow(x, y, &r))
@@ -407,22 +384,24 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
             }
         case JOP_POW:
             if (ints && y >= 0) {
+                /* |x| <= 1 never overflows; otherwise 64 steps do */
+                if (x == 0 || x == 1)
+                    return new_json(st, json_integer(y == 0 ? 1 : x), out);
+                if (x == -1)
+                    return new_json(st, json_integer(y % 2 ? -1 : 1), out);
                 int64_t acc = 1;
                 bool ovf = false;
-                for (int64_t i = 0; i < y && !ovf; i++) {
+                for (int64_t i = 0; i < y && !ovf; i++)
                     ovf = __builtin_mul_overflow(acc, x, &acc);
-                    if (acc == 0 || acc == 1)
-                        break;
-                }
                 if (!ovf)
                     return new_json(st, json_integer(acc), out);
             }
             return new_json(st, json_real(pow(p, q)), out);
         }
     }
-    if (op == JOP_MOD && is_json(a, JSON_STRING))
+    if (op == JOP_MOD && jv_is(a, JSON_STRING))
         return jinja_printf(st, a, b, out);
-    if (op == JOP_ADD && is_json(a, JSON_STRING) && is_json(b, JSON_STRING)) {
+    if (op == JOP_ADD && jv_is(a, JSON_STRING) && jv_is(b, JSON_STRING)) {
         size_t la = json_string_length(a->j), lb = json_string_length(b->j);
         if (la + lb > st->lim->max_output)
             return jinja_fail(st, line, AIOS_ELIMIT, "string longer than the limit of %zu bytes",
@@ -436,7 +415,7 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
         aios_free(buf);
         return rc;
     }
-    if (op == JOP_ADD && is_json(a, JSON_ARRAY) && is_json(b, JSON_ARRAY)) {
+    if (op == JOP_ADD && jv_is(a, JSON_ARRAY) && jv_is(b, JSON_ARRAY)) {
         size_t n = json_array_size(a->j) + json_array_size(b->j);
         if (n > st->lim->max_list)
             return jinja_fail(st, line, AIOS_ELIMIT, "list longer than the limit of %zu",
@@ -450,10 +429,10 @@ static int arith(struct jstate *st, int line, int op, struct jv *a, struct jv *b
         *out = jv_json(r);
         return AIOS_OK;
     }
-    if (op == JOP_MUL && ((is_int(b) && (is_json(a, JSON_STRING) || is_json(a, JSON_ARRAY))) ||
-                          (is_int(a) && (is_json(b, JSON_STRING) || is_json(b, JSON_ARRAY))))) {
-        struct jv *seq = is_int(b) ? a : b, *cnt = is_int(b) ? b : a;
-        int64_t k = int_of(cnt);
+    if (op == JOP_MUL && ((jv_is_int(b) && (jv_is(a, JSON_STRING) || jv_is(a, JSON_ARRAY))) ||
+                          (jv_is_int(a) && (jv_is(b, JSON_STRING) || jv_is(b, JSON_ARRAY))))) {
+        struct jv *seq = jv_is_int(b) ? a : b, *cnt = jv_is_int(b) ? b : a;
+        int64_t k = jv_int(cnt);
         if (k < 0)
             k = 0;
         if (json_is_string(seq->j)) {
@@ -504,8 +483,8 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
     *out = false;
     if (hay->k == JV_UNDEF)
         return AIOS_OK;
-    if (is_json(hay, JSON_STRING)) {
-        if (!is_json(needle, JSON_STRING))
+    if (jv_is(hay, JSON_STRING)) {
+        if (!jv_is(needle, JSON_STRING))
             return jinja_fail(st, line, AIOS_EFORMAT,
                               "'in <string>' requires a string on the left, not %s",
                               jinja_type_name(needle));
@@ -515,7 +494,7 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
         *out = nl == 0 || (nl <= hl && memmem(h, hl, nd, nl) != NULL);
         return AIOS_OK;
     }
-    if (is_json(hay, JSON_ARRAY)) {
+    if (jv_is(hay, JSON_ARRAY)) {
         TRY(jinja_charge(st, json_array_size(hay->j)));
         for (size_t i = 0; i < json_array_size(hay->j); i++) {
             struct jv e = {.k = JV_JSON, .j = json_array_get(hay->j, i)};
@@ -526,9 +505,8 @@ static int contains(struct jstate *st, int line, struct jv *needle, struct jv *h
         }
         return AIOS_OK;
     }
-    if (is_json(hay, JSON_OBJECT)) {
-        *out =
-            is_json(needle, JSON_STRING) && json_object_get(hay->j, json_string_value(needle->j));
+    if (jv_is(hay, JSON_OBJECT)) {
+        *out = jv_is(needle, JSON_STRING) && json_object_get(hay->j, json_string_value(needle->j));
         return AIOS_OK;
     }
     return jinja_fail(st, line, AIOS_EFORMAT, "argument of type %s is not iterable",
@@ -666,7 +644,7 @@ static int render_capture(struct jstate *st, struct jframe *f, const struct jnod
 
 /* Binds params (JN_KWARG chain) from args in a new frame and renders body. */
 static int call_body(struct jstate *st, struct jframe *parent, const struct jnode *params,
-                     const struct jnode *body, const char *what, struct jargs *args,
+                     const struct jnode *body, const char *what, int uses, struct jargs *args,
                      const struct jv *caller, int line, struct jv *out)
 {
     struct jframe mf = {.parent = parent};
@@ -696,17 +674,40 @@ static int call_body(struct jstate *st, struct jframe *parent, const struct jnod
         }
         rc = frame_set(st, &mf, p->s, val);
     }
-    if (!rc && args->n > i)
-        rc =
-            jinja_fail(st, line, AIOS_EFORMAT, "%s takes %d arguments, %d given", what, i, args->n);
+    /* extra arguments: varargs / kwargs when the body reads them, else errors */
+    json_t *va = json_array(), *kw = json_object();
+    if (!va || !kw)
+        rc = jinja_fail(st, line, AIOS_ENOMEM, "out of memory");
+    for (int k = i; !rc && k < args->n; k++) {
+        if (!(uses & JMACRO_VARARGS))
+            rc = jinja_fail(st, line, AIOS_EFORMAT, "%s takes %d arguments, %d given", what, i,
+                            args->n);
+        else
+            json_array_append(va, args->pos[k].k == JV_JSON ? args->pos[k].j : json_null());
+    }
     for (int k = 0; !rc && k < args->nk; k++) {
         bool known = false;
         for (const struct jnode *p = params; p; p = p->next)
             known |= strcmp(p->s, args->kname[k]) == 0;
-        if (!known)
+        if (known)
+            continue;
+        if (!(uses & JMACRO_KWARGS))
             rc = jinja_fail(st, line, AIOS_EFORMAT, "%s has no parameter '%s'", what,
                             args->kname[k]);
+        else
+            json_object_set(kw, args->kname[k],
+                            args->kv[k].k == JV_JSON ? args->kv[k].j : json_null());
     }
+    if (!rc && (uses & JMACRO_VARARGS)) {
+        rc = frame_set(st, &mf, "varargs", jv_json(va));
+        va = NULL;
+    }
+    if (!rc && (uses & JMACRO_KWARGS)) {
+        rc = frame_set(st, &mf, "kwargs", jv_json(kw));
+        kw = NULL;
+    }
+    json_decref(va);
+    json_decref(kw);
     if (!rc && caller)
         rc = frame_set(st, &mf, "caller", jv_copy(caller));
     if (!rc)
@@ -723,13 +724,13 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         if (a->n < 1 || a->n > 3)
             return jinja_fail(st, line, AIOS_EFORMAT, "range() takes 1 to 3 arguments");
         for (int i = 0; i < a->n; i++)
-            if (!is_int(&a->pos[i]))
+            if (!jv_is_int(&a->pos[i]))
                 return jinja_fail(st, line, AIOS_EFORMAT, "range() arguments must be integers");
         if (a->n == 1)
-            v[1] = int_of(&a->pos[0]);
+            v[1] = jv_int(&a->pos[0]);
         else
             for (int i = 0; i < a->n; i++)
-                v[i] = int_of(&a->pos[i]);
+                v[i] = jv_int(&a->pos[i]);
         if (v[2] == 0)
             return jinja_fail(st, line, AIOS_EFORMAT, "range() step must not be zero");
         double cnt = ((double)v[1] - (double)v[0]) / (double)v[2];
@@ -740,10 +741,12 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         if (!r)
             return jinja_fail(st, line, AIOS_ENOMEM, "out of memory");
         int rc = AIOS_OK;
-        for (int64_t i = v[0]; v[2] > 0 ? i < v[1] : i > v[1]; i += v[2]) {
+        for (int64_t i = v[0]; v[2] > 0 ? i < v[1] : i > v[1];) {
             if ((rc = jinja_count_created(st, 16)))
                 break;
             json_array_append_new(r, json_integer(i));
+            if (__builtin_add_overflow(i, v[2], &i))
+                break; /* the next value is past INT64 range, so past stop */
         }
         *out = jv_json(r);
         return rc;
@@ -754,7 +757,7 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         if (!o)
             return jinja_fail(st, line, AIOS_ENOMEM, "out of memory");
         for (int i = 0; i < a->n; i++)
-            if (is_json(&a->pos[i], JSON_OBJECT))
+            if (jv_is(&a->pos[i], JSON_OBJECT))
                 json_object_update(o, a->pos[i].j);
         for (int k = 0; k < a->nk; k++) {
             if (a->kv[k].k != JV_JSON) {
@@ -780,7 +783,7 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
         return rc;
     }
     case JF_STRFTIME: {
-        if (a->n != 1 || !is_json(&a->pos[0], JSON_STRING))
+        if (a->n != 1 || !jv_is(&a->pos[0], JSON_STRING))
             return jinja_fail(st, line, AIOS_EFORMAT, "strftime_now() takes one format string");
         const char *fmt = json_string_value(a->pos[0].j);
         if (strlen(fmt) > 128)
@@ -797,9 +800,13 @@ static int call_func(struct jstate *st, int line, int func, struct jargs *a, str
     return jinja_fail(st, line, AIOS_EINTERNAL, "unknown function");
 }
 
+static int call_loop(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *out);
+
 static int eval_call(struct jstate *st, struct jframe *f, const struct jnode *n,
                      const struct jv *caller, struct jv *out)
 {
+    if (n->a->kind == JN_NAME && strcmp(n->a->s, "loop") == 0)
+        return call_loop(st, f, n, out);
     struct jargs args = {0};
     struct jv callee = {0};
     int rc;
@@ -835,10 +842,10 @@ static int eval_call(struct jstate *st, struct jframe *f, const struct jnode *n,
     switch (callee.k) {
     case JV_MACRO:
         rc = call_body(st, callee.frame, callee.node->args, callee.node->body, callee.node->s,
-                       &args, caller, n->line, out);
+                       callee.node->op, &args, caller, n->line, out);
         break;
     case JV_CALLER:
-        rc = call_body(st, callee.frame, callee.node->args, callee.node->body, "caller", &args,
+        rc = call_body(st, callee.frame, callee.node->args, callee.node->body, "caller", 0, &args,
                        NULL, n->line, out);
         break;
     case JV_FUNC:
@@ -950,15 +957,15 @@ static int eval_node(struct jstate *st, struct jframe *f, const struct jnode *n,
         struct jv v;
         TRY(eval(st, f, n->a, &v));
         int rc;
-        if (!is_number(&v))
+        if (!jv_is_num(&v))
             rc = jinja_fail(st, n->line, AIOS_EFORMAT, "bad operand type for unary %c: %s",
                             n->kind == JN_NEG ? '-' : '+', jinja_type_name(&v));
         else if (n->kind == JN_POS)
             rc = new_json(st, json_incref(v.j), out);
-        else if (is_int(&v) && int_of(&v) != INT64_MIN)
-            rc = new_json(st, json_integer(-int_of(&v)), out);
+        else if (jv_is_int(&v) && jv_int(&v) != INT64_MIN)
+            rc = new_json(st, json_integer(-jv_int(&v)), out);
         else
-            rc = new_json(st, json_real(-num_of(&v)), out);
+            rc = new_json(st, json_real(-jv_num(&v)), out);
         jv_drop(&v);
         return rc;
     }
@@ -1026,7 +1033,7 @@ static int eval_node(struct jstate *st, struct jframe *f, const struct jnode *n,
             int rc = eval(st, f, k, &kv);
             if (!rc)
                 rc = eval(st, f, v, &vv);
-            if (!rc && !is_json(&kv, JSON_STRING))
+            if (!rc && !jv_is(&kv, JSON_STRING))
                 rc = jinja_fail(st, k->line, AIOS_EFORMAT, "dict keys must be strings");
             if (!rc && vv.k != JV_JSON)
                 rc = jinja_fail(st, v->line, AIOS_EFORMAT, "cannot store a %s in a dict",
@@ -1087,7 +1094,7 @@ static int assign(struct jstate *st, struct jframe *f, const struct jnode *t, st
         return frame_set(st, f, t->s, v);
     struct jv ns = lookup(st, f, t->a->s);
     int rc = AIOS_OK;
-    if (!is_json(&ns, JSON_OBJECT) || !is_namespace(st, ns.j))
+    if (!jv_is(&ns, JSON_OBJECT) || !is_namespace(st, ns.j))
         rc = jinja_fail(st, t->line, AIOS_EFORMAT,
                         "cannot set attribute '%s' of '%s': not a namespace", t->s, t->a->s);
     else if (v.k != JV_JSON)
@@ -1109,7 +1116,7 @@ static int assign_targets(struct jstate *st, struct jframe *f, const struct jnod
     size_t nt = 0;
     for (const struct jnode *t = targets; t; t = t->next)
         nt++;
-    if (!is_json(&v, JSON_ARRAY) || json_array_size(v.j) != nt) {
+    if (!jv_is(&v, JSON_ARRAY) || json_array_size(v.j) != nt) {
         jv_drop(&v);
         return jinja_fail(st, line, AIOS_EFORMAT, "cannot unpack into %zu names", nt);
     }
@@ -1131,11 +1138,11 @@ static int iter_items(struct jstate *st, int line, struct jv *v, json_t **out)
     int rc = AIOS_OK;
     if (v->k == JV_UNDEF) {
         /* iterating an undefined value yields nothing, as in Jinja */
-    } else if (is_json(v, JSON_ARRAY)) {
+    } else if (jv_is(v, JSON_ARRAY)) {
         rc = jinja_count_created(st, json_array_size(v->j) * sizeof(void *));
         if (!rc)
             json_array_extend(arr, v->j);
-    } else if (is_json(v, JSON_OBJECT)) {
+    } else if (jv_is(v, JSON_OBJECT)) {
         const char *k;
         json_t *x;
         json_object_foreach(v->j, k, x)
@@ -1145,7 +1152,7 @@ static int iter_items(struct jstate *st, int line, struct jv *v, json_t **out)
                 break;
             json_array_append_new(arr, s.j);
         }
-    } else if (is_json(v, JSON_STRING)) {
+    } else if (jv_is(v, JSON_STRING)) {
         const char *s = json_string_value(v->j);
         size_t n = json_string_length(v->j);
         for (size_t i = 0; i < n && !rc;) {
@@ -1168,7 +1175,7 @@ static int iter_items(struct jstate *st, int line, struct jv *v, json_t **out)
     return AIOS_OK;
 }
 
-static json_t *loop_object(size_t i, size_t n, json_t *items)
+static json_t *loop_object(size_t i, size_t n, json_t *items, int depth)
 {
     json_t *o = json_object();
     if (!o)
@@ -1180,8 +1187,8 @@ static json_t *loop_object(size_t i, size_t n, json_t *items)
     json_object_set_new(o, "first", json_boolean(i == 0));
     json_object_set_new(o, "last", json_boolean(i + 1 == n));
     json_object_set_new(o, "length", json_integer((json_int_t)n));
-    json_object_set_new(o, "depth", json_integer(1));
-    json_object_set_new(o, "depth0", json_integer(0));
+    json_object_set_new(o, "depth", json_integer(depth));
+    json_object_set_new(o, "depth0", json_integer(depth - 1));
     if (i > 0)
         json_object_set(o, "previtem", json_array_get(items, i - 1));
     if (i + 1 < n)
@@ -1189,17 +1196,16 @@ static json_t *loop_object(size_t i, size_t n, json_t *items)
     return o;
 }
 
-static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
-                    struct aios_buf *out)
+/* Runs the loop n over the values of it (the iterable, or the argument of
+ * loop(...) in a recursive loop) at the given depth. */
+static int run_loop(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *it,
+                    int depth, struct aios_buf *out)
 {
-    struct jv it;
-    TRY(eval(st, f, n->a, &it));
     json_t *all = NULL, *items = NULL;
-    int rc = iter_items(st, n->line, &it, &all);
-    jv_drop(&it);
+    int rc = iter_items(st, n->line, it, &all);
     if (rc)
         return rc;
-    struct jframe lf = {.parent = f};
+    struct jframe lf = {.parent = f, .loop = n, .depth = depth};
     if (n->b) { /* for x in xs if cond: filter first, so loop.length counts what runs */
         items = json_array();
         if (!items)
@@ -1222,9 +1228,12 @@ static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
     for (size_t i = 0; !rc && i < cnt; i++) {
         if ((rc = step(st, n)))
             break;
+        /* each iteration starts with a fresh scope, as in Jinja: a set in
+         * one iteration is not seen by the next */
+        frame_free(&lf);
         rc = assign_targets(st, &lf, n->args, jv_json(json_incref(json_array_get(items, i))),
                             n->line);
-        json_t *lo = rc ? NULL : loop_object(i, cnt, items);
+        json_t *lo = rc ? NULL : loop_object(i, cnt, items, depth);
         if (!rc && !lo)
             rc = jinja_fail(st, n->line, AIOS_ENOMEM, "out of memory");
         if (!rc)
@@ -1246,6 +1255,46 @@ static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
         rc = exec_body(st, f, n->else_body, out);
     frame_free(&lf);
     json_decref(items);
+    return rc;
+}
+
+static int exec_for(struct jstate *st, struct jframe *f, const struct jnode *n,
+                    struct aios_buf *out)
+{
+    struct jv it;
+    TRY(eval(st, f, n->a, &it));
+    int rc = run_loop(st, f, n, &it, 1, out);
+    jv_drop(&it);
+    return rc;
+}
+
+/* loop(items) inside a recursive for loop: the loop's body over items, one
+ * level deeper, as a string. */
+static int call_loop(struct jstate *st, struct jframe *f, const struct jnode *n, struct jv *out)
+{
+    struct jframe *lf = f;
+    while (lf && !lf->loop)
+        lf = lf->parent;
+    if (!lf || lf->loop->op != 1)
+        return jinja_fail(st, n->line, AIOS_EFORMAT, "loop() outside a recursive for loop");
+    if (!n->args || n->args->next || n->kwargs)
+        return jinja_fail(st, n->line, AIOS_EFORMAT, "loop() takes one iterable");
+    if (st->depth >= st->lim->max_depth)
+        return jinja_fail(st, n->line, AIOS_ELIMIT, "recursive loop nested more than %d deep",
+                          st->lim->max_depth);
+    struct jv it;
+    TRY(eval(st, f, n->args, &it));
+    st->depth++;
+    struct aios_buf b;
+    aios_buf_init(&b, st->lim->max_output);
+    int rc = run_loop(st, lf->parent, lf->loop, &it, lf->depth + 1, &b);
+    jv_drop(&it);
+    if (rc > 0)
+        rc = jinja_fail(st, n->line, AIOS_EFORMAT, "break or continue outside a loop");
+    if (!rc)
+        rc = jv_str_new(st, b.data, b.len, out);
+    aios_buf_free(&b);
+    st->depth--;
     return rc;
 }
 

@@ -443,14 +443,16 @@ int jinja_lex(aios_arena *arena, const char *src, size_t len, struct jtok **toks
                                   L.line);
                 goto fail;
             }
-            L.prev = TAG_STMT;
+            /* Jinja keeps the newline after {% raw %} (no trim_blocks) */
+            L.prev = TAG_EXPR;
             L.prev_strip = cm == '-';
-            L.prev_keep = cm == '+';
+            L.prev_keep = false;
             L.line += count_lines(s + t, body - t);
             rc = emit_text(&L, body, end_at, TAG_STMT, eom == '-', eom == '+');
             if (rc)
                 goto fail;
             L.line += count_lines(s + body, end_at + end_len - body);
+            L.prev = TAG_STMT;
             L.prev_strip = ecm == '-';
             L.prev_keep = ecm == '+';
             L.pos = end_at + end_len;

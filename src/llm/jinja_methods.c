@@ -7,6 +7,7 @@
  */
 #include "llm/jinja.h"
 
+#include <math.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -54,22 +55,28 @@ int jinja_test(struct jstate *st, const char *name, const struct jv *x, struct j
     else if (!strcmp(name, "callable"))
         *out = x->k == JV_MACRO || x->k == JV_CALLER || x->k == JV_FUNC;
     else if (!strcmp(name, "odd") || !strcmp(name, "even")) {
-        if (!jv_is_int(x))
+        if (!jv_is_num(x))
             return jinja_type_err(st, name, x);
-        *out = (jv_int(x) % 2 != 0) == (name[0] == 'o');
+        if (jv_is_int(x))
+            *out = (jv_int(x) % 2 != 0) == (name[0] == 'o');
+        else
+            *out = (fabs(fmod(jv_num(x), 2.0)) == 1.0) == (name[0] == 'o') &&
+                   (name[0] == 'o' || fmod(jv_num(x), 2.0) == 0.0);
     } else if (!strcmp(name, "divisibleby")) {
         if (!jv_is_int(x) || !a0 || !jv_is_int(a0) || jv_int(a0) == 0)
             return jinja_fail(st, 0, AIOS_EFORMAT, "divisibleby needs non-zero integers");
         *out = jv_int(x) % jv_int(a0) == 0;
     } else if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
-        if (!jv_is_str(x)) {
-            *out = false;
-            return AIOS_OK;
-        }
-        struct jv c;
-        TRY(jinja_case(st, x, name[0] == 'l' ? JCASE_LOWER : JCASE_UPPER, &c));
-        *out = jinja_json_eq(c.j, x->j, 0);
-        jv_drop(&c);
+        /* str(x).islower() / isupper(), as Jinja */
+        struct jv s, r;
+        struct jargs none = {0};
+        TRY(jv_str_value(st, x, &s));
+        int rc = jinja_method(st, name[0] == 'l' ? "islower" : "isupper", &s, &none, &r);
+        jv_drop(&s);
+        if (rc)
+            return rc;
+        *out = jv_truthy(&r);
+        jv_drop(&r);
     } else if (!strcmp(name, "in")) {
         if (!a0)
             return jinja_fail(st, 0, AIOS_EFORMAT, "the 'in' test needs a container");
@@ -86,6 +93,8 @@ int jinja_test(struct jstate *st, const char *name, const struct jv *x, struct j
     } else if (!strcmp(name, "sameas")) {
         *out = a0 && json && a0->k == JV_JSON &&
                (x->j == a0->j || (json_is_null(x->j) && json_is_null(a0->j)) ||
+                (json_is_integer(x->j) && json_is_integer(a0->j) &&
+                 json_integer_value(x->j) == json_integer_value(a0->j)) ||
                 (json_is_boolean(x->j) && json_typeof(x->j) == json_typeof(a0->j)));
     } else if (!strcmp(name, "escaped")) {
         *out = false;

@@ -22,6 +22,7 @@ struct parser {
     const struct jtok *t;
     size_t n, i;
     int nest;
+    int macro_uses; /* JMACRO_* names seen in the macro body being parsed */
     struct aios_err *err;
 };
 
@@ -549,6 +550,10 @@ static int parse_primary(struct parser *P, struct jnode **out)
             NEW(n, JN_NAME, t->line);
             if (!(n->s = name_dup(P, t)))
                 return AIOS_ENOMEM;
+            if (strcmp(n->s, "varargs") == 0)
+                P->macro_uses |= JMACRO_VARARGS;
+            else if (strcmp(n->s, "kwargs") == 0)
+                P->macro_uses |= JMACRO_KWARGS;
         }
         P->i++;
         break;
@@ -765,8 +770,8 @@ static int parse_stmt(struct parser *P, struct jnode **out)
         TRY(parse_tuple(P, false, &n->a));
         if (accept_name(P, "if"))
             TRY(parse_expr(P, &n->b));
-        if (is_name(cur(P), "recursive"))
-            return perr(P, "recursive for loops are not supported", NULL);
+        if (accept_name(P, "recursive"))
+            n->op = 1;
         TRY(expect_close(P));
         static const char *const ends[] = {"else", "endfor", NULL};
         const char *end;
@@ -836,7 +841,11 @@ static int parse_stmt(struct parser *P, struct jnode **out)
         TRY(expect_close(P));
         static const char *const ends[] = {"endmacro", NULL};
         const char *end;
+        int outer_uses = P->macro_uses;
+        P->macro_uses = 0;
         TRY(parse_body(P, ends, &n->body, &end));
+        n->op = P->macro_uses; /* the macro takes extra arguments if it reads them */
+        P->macro_uses = outer_uses;
         if (cur(P)->kind == JT_NAME)
             P->i++; /* {% endmacro name %} */
         TRY(expect_close(P));
@@ -950,13 +959,12 @@ static int parse_body(struct parser *P, const char *const *ends, struct jnode **
                 (memcmp(kw->s, "end", 3) == 0 || is_name(kw, "elif") || is_name(kw, "else"))) {
                 char b[64], m[160];
                 P->i++;
+                int last = 0;
+                while (ends && ends[last + 1])
+                    last++;
                 snprintf(m, sizeof m, "unexpected %s%s%s%s", tok_desc(kw, b, sizeof b),
-                         ends ? ", expected '" : "", ends ? ends[0] : "", ends ? "'" : "");
+                         ends ? ", expected '" : "", ends ? ends[last] : "", ends ? "'" : "");
                 return perr(P, m, NULL);
-            }
-            if (is_name(kw, "else")) {
-                P->i++;
-                return perr(P, "unexpected 'else'", NULL);
             }
             P->i++;
             TRY(parse_stmt(P, &n));

@@ -17,6 +17,8 @@
 #include "llm/llm_model.h"
 /* Chat templates (Jinja engine, built-in templates): */
 #include "llm/llm_chat.h"
+/* Constrained JSON decoding and tool-call parsing: */
+#include "llm/llm_guide.h"
 
 /* ======================================================================== */
 /* Tokenizers (tokenizer.c, tok_spm.c, tok_bpe.c, tok_wpm.c, tok_pre.c)      */

@@ -28,7 +28,8 @@ struct aios_jinja_limits {
     size_t max_list;    /* elements of one list (range(), list * n, ...) */
 };
 
-/* 16 MiB output, 256 MiB created, 20 M steps, depth 64, lists of 1 M. */
+/* 16 MiB output, 512 MiB created (a cumulative count, so it also bounds
+ * the time spent copying), 20 M steps, depth 64, lists of 1 M. */
 void aios_jinja_limits_default(struct aios_jinja_limits *lim);
 
 #define AIOS_JINJA_MAX_SOURCE ((size_t)1 << 20)
@@ -41,8 +42,11 @@ void aios_jinja_free(aios_jinja_template *t);
 /* Renders with the variables of the JSON object ctx (not modified: the
  * template works on a copy). now is the clock strftime_now() reads (Unix
  * seconds, UTC). lim NULL = defaults. *out (aios_free) is NUL-terminated,
- * *out_len excludes the NUL. Errors carry the template line; a template's
- * raise_exception(msg) is AIOS_EINVAL with "template error at line N: msg". */
+ * *out_len excludes the NUL. Errors the template causes start "template line N: ".
+ * Codes: AIOS_EINVAL the template called raise_exception(msg) (the message
+ * is msg); AIOS_EFORMAT a runtime error (undefined value used, wrong types,
+ * unknown filter); AIOS_ELIMIT a limit was reached; AIOS_ENOMEM. A parsed
+ * template is read-only: several threads may render it at once. */
 int aios_jinja_render(const aios_jinja_template *t, const json_t *ctx, int64_t now,
                       const struct aios_jinja_limits *lim, char **out, size_t *out_len,
                       struct aios_err *err);
@@ -59,7 +63,9 @@ const char *const *aios_chat_template_builtin_names(void);
 /* Builds the context chat templates expect: messages (deep-copied and
  * prepared the way llama.cpp's chat layer prepares them: a tool call's
  * JSON-string `arguments` become an object; an assistant message with tool
- * calls and null content gets content ""), tools (may be NULL),
+ * calls and null content gets content ""; typed content, an array of parts,
+ * becomes its text parts joined by newlines; role "developer" becomes
+ * "system"), tools (may be NULL),
  * add_generation_prompt, bos_token, eos_token. *out is a new reference. */
 int aios_chat_context_build(const json_t *messages, const json_t *tools, bool add_generation_prompt,
                             const char *bos_token, const char *eos_token, json_t **out,

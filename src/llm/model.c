@@ -80,8 +80,8 @@ static int get_f32(const aios_model *m, const char *key, bool required, float *o
 
 /* Binds a tensor and checks its shape (ne0 = columns, ne1 = rows; rows 0
  * means a 1-D tensor of ne0 values). */
-static int bind(aios_model *m, struct aios_weight *w, bool required, const char *name,
-                int64_t ne0, int64_t ne1, struct aios_err *err)
+static int bind(aios_model *m, struct aios_weight *w, bool required, const char *name, int64_t ne0,
+                int64_t ne1, struct aios_err *err)
 {
     memset(w, 0, sizeof *w);
     const struct aios_gguf_tensor *t = aios_gguf_find_tensor(m->g, name);
@@ -98,8 +98,9 @@ static int bind(aios_model *m, struct aios_weight *w, bool required, const char 
                             (long long)t->ne[3], (long long)ne0, (long long)want1);
     const struct aios_type_traits *tr = aios_tensor_type_traits(t->type);
     if (!tr || !tr->to_float)
-        return aios_err_set(err, AIOS_EUNSUPPORTED, "tensor '%s' has type %s, which is not supported",
-                            name, aios_ggml_type_name(t->type));
+        return aios_err_set(err, AIOS_EUNSUPPORTED,
+                            "tensor '%s' has type %s, which is not supported", name,
+                            aios_ggml_type_name(t->type));
     if (!ne1 && t->type != AIOS_GGML_F32)
         return aios_err_set(err, AIOS_EUNSUPPORTED, "tensor '%s' (a vector) must be F32, not %s",
                             name, aios_ggml_type_name(t->type));
@@ -145,8 +146,9 @@ static int read_hparams(aios_model *m, struct aios_err *err)
         hp->n_ff <= 0 || hp->n_ctx_train <= 0)
         return aios_err_set(err, AIOS_EFORMAT, "hyperparameters must be positive");
     if (hp->n_head % hp->n_head_kv)
-        return aios_err_set(err, AIOS_EFORMAT, "head_count %d is not a multiple of head_count_kv %d",
-                            hp->n_head, hp->n_head_kv);
+        return aios_err_set(err, AIOS_EFORMAT,
+                            "head_count %d is not a multiple of head_count_kv %d", hp->n_head,
+                            hp->n_head_kv);
     hp->head_dim = hp->n_embd / hp->n_head;
     if ((rc = get_u32(m, "attention.key_length", false, &hp->head_dim, err)))
         return rc;
@@ -185,12 +187,15 @@ static int read_hparams(aios_model *m, struct aios_err *err)
     if (hp->n_rot <= 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
         return aios_err_set(err, AIOS_EFORMAT, "rope.dimension_count %d does not fit head size %d",
                             hp->n_rot, hp->head_dim);
-    /* Linear RoPE scaling; other scaling types are refused rather than run wrong. */
+    /* RoPE scaling. linear: positions compressed by the factor. llama3: the
+     * rope_freqs tensor carries it (bound above). yarn: not implemented; the
+     * model runs unscaled, exact within its original context, to which the
+     * context is capped. Anything else is refused rather than run wrong. */
     char key[96], *stype = NULL;
     snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch_name);
     if (aios_gguf_get_str(m->g, key, &stype, NULL) == AIOS_OK) {
-        bool ok = strcmp(stype, "none") == 0 || strcmp(stype, "linear") == 0;
-        bool linear = strcmp(stype, "linear") == 0;
+        bool linear = strcmp(stype, "linear") == 0, yarn = strcmp(stype, "yarn") == 0;
+        bool ok = linear || yarn || strcmp(stype, "none") == 0 || strcmp(stype, "llama3") == 0;
         if (!ok) {
             rc = aios_err_set(err, AIOS_EUNSUPPORTED, "rope scaling type '%s' is not supported",
                               stype);
@@ -203,6 +208,13 @@ static int read_hparams(aios_model *m, struct aios_err *err)
             return rc;
         if (linear && factor > 0)
             hp->rope_freq_scale = 1.0f / factor;
+        int orig = 0;
+        if (yarn && (rc = get_u32(m, "rope.scaling.original_context_length", false, &orig, err)))
+            return rc;
+        if (yarn && orig > 0 && orig < hp->n_ctx_train) {
+            AIOS_WARN("llm", "YaRN RoPE scaling is not implemented; context capped at %d", orig);
+            hp->n_ctx_train = orig;
+        }
     }
     if (hp->arch == AIOS_ARCH_QWEN2)
         hp->rope_mode = AIOS_ROPE_NEOX;
@@ -322,8 +334,8 @@ int aios_model_load(const char *path, aios_model **out, struct aios_err *err)
         }
     }
     if (rc) {
-        aios_err_set(err, rc, "%s: architecture '%s' is not supported (supported: %s)", path,
-                     arch, aios_model_supported_archs());
+        aios_err_set(err, rc, "%s: architecture '%s' is not supported (supported: %s)", path, arch,
+                     aios_model_supported_archs());
         aios_free(arch);
         goto fail;
     }

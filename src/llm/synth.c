@@ -18,18 +18,21 @@ struct preset {
     int n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     float rope_base;
     bool tied;
+    bool bert;
 };
 
 static const struct preset presets[] = {
-    {"tiny", 256, 2, 4, 2, 512, 2048, 10000.0f, false},
+    {"tiny", 256, 2, 4, 2, 512, 2048, 10000.0f, false, false},
     /* Llama 3.2 1B and Llama 3.1 8B shapes. */
-    {"1b", 2048, 16, 32, 8, 8192, 131072, 500000.0f, true},
-    {"8b", 4096, 32, 32, 8, 14336, 131072, 500000.0f, false},
+    {"1b", 2048, 16, 32, 8, 8192, 131072, 500000.0f, true, false},
+    {"8b", 4096, 32, 32, 8, 14336, 131072, 500000.0f, false, false},
+    /* BAAI bge-small-en-v1.5 shape (bert, CLS pooling). */
+    {"bge-small", 384, 12, 12, 12, 1536, 512, 0, false, true},
 };
 
 const char *aios_llm_synth_presets(void)
 {
-    return "tiny, 1b, 8b";
+    return "tiny, 1b, 8b, bge-small";
 }
 
 /* Type of one tensor for the mixes, following the llama-quantize recipe in
@@ -77,7 +80,7 @@ struct tdesc {
     char name[64];
     uint32_t type;
     int64_t ne0, ne1; /* ne1 0: vector */
-    bool norm;
+    int fill;         /* 0 random, 1 ones (norm weights), 2 zeros (biases) */
 };
 
 static int minimal_vocab(aios_gguf_writer *w, int *n_vocab, struct aios_err *err)
@@ -148,6 +151,9 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     if (!p)
         return aios_err_set(err, AIOS_EINVAL, "unknown preset '%s' (known: %s)", preset_name,
                             aios_llm_synth_presets());
+    if (p->bert && !vocab_path)
+        return aios_err_set(err, AIOS_EINVAL, "preset %s needs --vocab FILE with a bert (WordPiece) vocabulary",
+                            p->name);
     bool mix_m = false;
     int base_type;
     if (strcmp(type_name, "Q4_K_M") == 0 || strcmp(type_name, "q4_k_m") == 0) {
@@ -175,27 +181,38 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     const int head_dim = p->n_embd / p->n_head;
     char gname[64];
     snprintf(gname, sizeof gname, "synthetic llama %s %s", p->name, type_name);
-    if ((rc = aios_gguf_writer_set_str(w, "general.architecture", "llama", err)) ||
+    const char *arch = p->bert ? "bert" : "llama";
+    char key[96];
+#define KEY(k) (snprintf(key, sizeof key, "%s.%s", arch, k), key)
+    if ((rc = aios_gguf_writer_set_str(w, "general.architecture", arch, err)) ||
         (rc = aios_gguf_writer_set_str(w, "general.name", gname, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.context_length", (uint32_t)p->n_ctx, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.embedding_length", (uint32_t)p->n_embd, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.block_count", (uint32_t)p->n_layer, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.feed_forward_length", (uint32_t)p->n_ff, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)p->n_head, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.attention.head_count_kv", (uint32_t)p->n_head_kv,
-                                       err)) ||
-        (rc = aios_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f, err)) ||
-        (rc = aios_gguf_writer_set_f32(w, "llama.rope.freq_base", p->rope_base, err)) ||
-        (rc = aios_gguf_writer_set_u32(w, "llama.rope.dimension_count", (uint32_t)head_dim, err)))
+        (rc = aios_gguf_writer_set_u32(w, KEY("context_length"), (uint32_t)p->n_ctx, err)) ||
+        (rc = aios_gguf_writer_set_u32(w, KEY("embedding_length"), (uint32_t)p->n_embd, err)) ||
+        (rc = aios_gguf_writer_set_u32(w, KEY("block_count"), (uint32_t)p->n_layer, err)) ||
+        (rc = aios_gguf_writer_set_u32(w, KEY("feed_forward_length"), (uint32_t)p->n_ff, err)) ||
+        (rc = aios_gguf_writer_set_u32(w, KEY("attention.head_count"), (uint32_t)p->n_head, err)) ||
+        (rc = aios_gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)p->n_head_kv,
+                                       err)))
         goto out;
+    if (p->bert) {
+        if ((rc = aios_gguf_writer_set_f32(w, KEY("attention.layer_norm_epsilon"), 1e-12f, err)) ||
+            (rc = aios_gguf_writer_set_bool(w, KEY("attention.causal"), false, err)) ||
+            (rc = aios_gguf_writer_set_u32(w, KEY("pooling_type"), AIOS_POOL_CLS, err)))
+            goto out;
+    } else if ((rc = aios_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), 1e-5f, err)) ||
+               (rc = aios_gguf_writer_set_f32(w, KEY("rope.freq_base"), p->rope_base, err)) ||
+               (rc = aios_gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)head_dim, err))) {
+        goto out;
+    }
     rc = vocab_path ? copy_vocab(w, vocab_path, &n_vocab, err) : minimal_vocab(w, &n_vocab, err);
     if (rc)
         goto out;
-    if ((rc = aios_gguf_writer_set_u32(w, "llama.vocab_size", (uint32_t)n_vocab, err)))
+    if ((rc = aios_gguf_writer_set_u32(w, KEY("vocab_size"), (uint32_t)n_vocab, err)))
         goto out;
+#undef KEY
 
     /* Tensor list in llama.cpp's order. */
-    int nt = 3 + 9 * p->n_layer, k = 0;
+    int nt = 5 + 16 * p->n_layer, k = 0;
     td = aios_calloc((size_t)nt, sizeof *td);
     if (!td) {
         rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
@@ -203,9 +220,40 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     }
     const int64_t E = p->n_embd, QD = (int64_t)p->n_head * head_dim,
                   KD = (int64_t)p->n_head_kv * head_dim, F = p->n_ff;
+    if (p->bert) {
+        /* Embeddings stay F32 as llama.cpp's converter writes them for BERT. */
+        td[k++] = (struct tdesc){"token_embd.weight", (uint32_t)base_type, E, n_vocab, 0};
+        td[k++] = (struct tdesc){"token_types.weight", AIOS_GGML_F32, E, 2, 0};
+        td[k++] = (struct tdesc){"position_embd.weight", AIOS_GGML_F32, E, p->n_ctx, 0};
+        td[k++] = (struct tdesc){"token_embd_norm.weight", AIOS_GGML_F32, E, 0, 1};
+        td[k++] = (struct tdesc){"token_embd_norm.bias", AIOS_GGML_F32, E, 0, 2};
+        for (int l = 0; l < p->n_layer; l++) {
+            struct {
+                const char *n;
+                int64_t a, b;
+                int fill;
+            } L[] = {{"attn_q.weight", E, QD, 0},          {"attn_q.bias", QD, 0, 2},
+                     {"attn_k.weight", E, KD, 0},          {"attn_k.bias", KD, 0, 2},
+                     {"attn_v.weight", E, KD, 0},          {"attn_v.bias", KD, 0, 2},
+                     {"attn_output.weight", QD, E, 0},     {"attn_output.bias", E, 0, 2},
+                     {"attn_output_norm.weight", E, 0, 1}, {"attn_output_norm.bias", E, 0, 2},
+                     {"ffn_up.weight", E, F, 0},           {"ffn_up.bias", F, 0, 2},
+                     {"ffn_down.weight", F, E, 0},         {"ffn_down.bias", E, 0, 2},
+                     {"layer_output_norm.weight", E, 0, 1}, {"layer_output_norm.bias", E, 0, 2}};
+            for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+                struct tdesc *d = &td[k++];
+                snprintf(d->name, sizeof d->name, "blk.%d.%s", l, L[i].n);
+                d->ne0 = L[i].a;
+                d->ne1 = L[i].b;
+                d->fill = L[i].fill;
+                d->type = L[i].b ? (uint32_t)base_type : AIOS_GGML_F32;
+            }
+        }
+    }
     /* token_embd is looked up row by row: a K-quant there costs nothing at run time. */
-    td[k++] = (struct tdesc){"token_embd.weight", mix_m && p->tied ? AIOS_GGML_Q6_K : (uint32_t)base_type, E, n_vocab, false};
-    for (int l = 0; l < p->n_layer; l++) {
+    if (!p->bert)
+        td[k++] = (struct tdesc){"token_embd.weight", mix_m && p->tied ? AIOS_GGML_Q6_K : (uint32_t)base_type, E, n_vocab, 0};
+    for (int l = 0; !p->bert && l < p->n_layer; l++) {
         struct {
             const char *n;
             int64_t a, b;
@@ -218,13 +266,14 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
             snprintf(d->name, sizeof d->name, "blk.%d.%s.weight", l, L[i].n);
             d->ne0 = L[i].a;
             d->ne1 = L[i].b;
-            d->norm = L[i].norm;
+            d->fill = L[i].norm ? 1 : 0;
             d->type = L[i].norm ? AIOS_GGML_F32 : pick_type((uint32_t)base_type, mix_m, d->name, l, p->n_layer);
         }
     }
-    td[k++] = (struct tdesc){"output_norm.weight", AIOS_GGML_F32, E, 0, true};
-    if (!p->tied)
-        td[k++] = (struct tdesc){"output.weight", pick_type((uint32_t)base_type, mix_m, "output.weight", 0, p->n_layer), E, n_vocab, false};
+    if (!p->bert)
+        td[k++] = (struct tdesc){"output_norm.weight", AIOS_GGML_F32, E, 0, 1};
+    if (!p->tied && !p->bert)
+        td[k++] = (struct tdesc){"output.weight", pick_type((uint32_t)base_type, mix_m, "output.weight", 0, p->n_layer), E, n_vocab, 0};
     nt = k;
     size_t max_elems = 0, max_bytes = 0;
     for (int i = 0; i < nt; i++) {
@@ -274,7 +323,7 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
         int64_t rows = td[i].ne1 ? td[i].ne1 : 1;
         size_t elems = (size_t)td[i].ne0 * (size_t)rows;
         for (size_t j = 0; j < elems; j++)
-            src[j] = td[i].norm ? 1.0f : (float)(aios_rng_uniform(&rng) * 2.0 - 1.0) * amp;
+            src[j] = td[i].fill == 1 ? 1.0f : td[i].fill == 2 ? 0.0f : (float)(aios_rng_uniform(&rng) * 2.0 - 1.0) * amp;
         const void *data = src;
         size_t bytes = elems * sizeof(float);
         if (td[i].type != AIOS_GGML_F32) {

@@ -301,6 +301,15 @@ static int split_one(pcre2_code *re, pcre2_match_data *md, pcre2_match_context *
     size_t pos = 0, last = 0;
     while (pos < len) {
         int r = pcre2_match(re, subj, len, pos, 0, md, mc);
+        if (r == PCRE2_ERROR_JIT_STACKLIMIT && !sc->pcre[2]) {
+            /* a long match needs more than the default JIT stack: give it 8 MiB */
+            pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, gctx());
+            if (!js)
+                return aios_err_set(err, AIOS_ENOMEM, "out of memory");
+            sc->pcre[2] = js;
+            pcre2_jit_stack_assign(mc, NULL, js);
+            continue;
+        }
         if (r == PCRE2_ERROR_NOMATCH)
             break;
         if (r < 0) {
@@ -335,16 +344,15 @@ int tok_pre_split(const struct tok_pre *p, const char *text, size_t len, struct 
         return AIOS_OK;
     int rc = AIOS_OK;
     if (!sc->pcre[0]) {
-        /* once per tokenize call, however many fragments it has */
+        /* once per tokenize call, however many fragments it has; the JIT
+         * stack only when the 32 KiB default runs out (see split_one) */
         pcre2_match_data *md = pcre2_match_data_create(4, gctx());
         pcre2_match_context *mc = pcre2_match_context_create(gctx());
-        pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, gctx());
-        sc->pcre[0] = md, sc->pcre[1] = mc, sc->pcre[2] = js;
-        if (!md || !mc || !js) {
+        sc->pcre[0] = md, sc->pcre[1] = mc;
+        if (!md || !mc) {
             tok_pre_scratch_free(sc);
             return aios_err_set(err, AIOS_ENOMEM, "out of memory");
         }
-        pcre2_jit_stack_assign(mc, NULL, js);
     }
     pcre2_match_data *md = sc->pcre[0];
     pcre2_match_context *mc = sc->pcre[1];

@@ -522,8 +522,7 @@ static int load_specials(aios_llm_vocab *v, const aios_gguf *g, struct aios_err 
         if ((v->attr[i] & AIOS_LLM_TOKEN_CONTROL) && strstr(v->text + v->off[i], "unused"))
             v->attr[i] |= AIOS_LLM_TOKEN_UNUSED;
 
-    /* Phi-3 strips whitespace after its special tokens (llama.cpp keys this
-     * on the model name). Set after the partition list is built below. */
+    /* (Phi-3's RSTRIP attributes need the partition list: build_special_list) */
     return AIOS_OK;
 }
 
@@ -1049,12 +1048,9 @@ static int piece(const aios_llm_vocab *v, int32_t id, bool special, int lstrip,
     size_t n = v->len[id];
     if (!special && (a & (AIOS_LLM_TOKEN_UNKNOWN | AIOS_LLM_TOKEN_CONTROL)))
         return AIOS_OK;
-    char local[8];
+    char byte;
     const char *p = NULL;
     size_t pn = 0;
-    struct aios_buf tmp;
-    aios_buf_init(&tmp, 0);
-    int rc = AIOS_OK;
     if (a & (AIOS_LLM_TOKEN_UNKNOWN | AIOS_LLM_TOKEN_CONTROL | AIOS_LLM_TOKEN_USER_DEFINED)) {
         p = t, pn = n;
     } else if (a & AIOS_LLM_TOKEN_NORMAL) {
@@ -1064,32 +1060,48 @@ static int piece(const aios_llm_vocab *v, int32_t id, bool special, int lstrip,
             else
                 p = t, pn = n;
         } else {
-            for (size_t i = 0; i < n;) {
-                if (i + 3 <= n && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
-                    rc = aios_buf_putc(&tmp, ' ');
+            /* U+2581 -> ' ', written in runs straight into out (no allocation:
+             * the decode loop calls this once per generated token) */
+            size_t len0 = out->len, i = 0, run;
+            for (; lstrip > 0 && i < n; lstrip--) {
+                if (i + 3 <= n && memcmp(t + i, "\xe2\x96\x81", 3) == 0)
                     i += 3;
+                else if (t[i] == ' ')
+                    i++;
+                else
+                    break;
+            }
+            int rc = AIOS_OK;
+            for (run = i; i < n && !rc;) {
+                if (i + 3 <= n && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
+                    if (i > run)
+                        rc = aios_buf_append(out, t + run, i - run);
+                    if (!rc)
+                        rc = aios_buf_putc(out, ' ');
+                    i += 3;
+                    run = i;
                 } else {
-                    rc = aios_buf_putc(&tmp, t[i]);
                     i++;
                 }
-                if (rc)
-                    goto out;
             }
-            p = tmp.data, pn = tmp.len;
+            if (!rc && i > run)
+                rc = aios_buf_append(out, t + run, i - run);
+            if (rc) {
+                out->len = len0;
+                if (out->data)
+                    out->data[len0] = 0;
+            }
+            return rc;
         }
     } else if (a & AIOS_LLM_TOKEN_BYTE) {
         if (n == 6 && hexval(t[3]) >= 0 && hexval(t[4]) >= 0) {
-            local[0] = (char)(hexval(t[3]) * 16 + hexval(t[4]));
-            p = local, pn = 1;
+            byte = (char)(hexval(t[3]) * 16 + hexval(t[4]));
+            p = &byte, pn = 1;
         }
     }
     for (int i = 0; i < lstrip && pn && *p == ' '; i++)
         p++, pn--;
-    if (pn)
-        rc = aios_buf_append(out, p, pn);
-out:
-    aios_buf_free(&tmp);
-    return rc;
+    return pn ? aios_buf_append(out, p, pn) : AIOS_OK;
 }
 
 int aios_llm_token_piece(const aios_llm_vocab *v, int32_t id, bool special, struct aios_buf *out,

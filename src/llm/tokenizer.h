@@ -195,10 +195,10 @@ struct aios_llm_vocab {
 
 /* ---- per-call scratch ----------------------------------------------------- */
 
-/* Grown on demand, freed at the end of the call; `limit` bounds every array
- * (it is derived from the input length, so it only fails on bugs or memory
- * exhaustion). */
-#define TOK_SCRATCH_SLOTS 12
+/* Grown on demand, freed at the end of the call. Every slot is sized from
+ * the input (at most a few times its length, which AIOS_LLM_TOKENIZE_MAX_BYTES
+ * bounds), so growth fails only when memory runs out. */
+#define TOK_SCRATCH_SLOTS 10
 struct tok_scratch {
     void *buf[TOK_SCRATCH_SLOTS];
     size_t cap[TOK_SCRATCH_SLOTS];
@@ -216,10 +216,9 @@ enum {
     TOK_SC_SPANS2 = 3,
     TOK_SC_TEXT = 4,
     TOK_SC_WORD = 5,
-    TOK_SC_MATCH = 6,
-    TOK_SC_CACHE_SLOTS = 7, /* BPE word cache */
-    TOK_SC_CACHE_ENTS = 8,
-    TOK_SC_CACHE_IDS = 9,
+    TOK_SC_CACHE_SLOTS = 6, /* BPE word cache */
+    TOK_SC_CACHE_ENTS = 7,
+    TOK_SC_CACHE_IDS = 8,
 };
 
 /* ---- the algorithms ------------------------------------------------------- */

@@ -77,8 +77,9 @@ struct aios_registry_add {
 
 /* Registers file as the next version of name (creating the model when it
  * is new) and sets *version (may be NULL). AIOS_EINVAL for a bad name,
- * kind, tag, lineage or a kind that contradicts the existing model;
- * AIOS_EEXIST when the same file (hash) is already a version of the model;
+ * kind, tag or lineage; AIOS_ESTATE for a kind that contradicts the
+ * existing model; AIOS_EEXIST when the same file (hash) is already a
+ * version of the model;
  * AIOS_ENOTFOUND when `from` does not resolve. */
 int aios_registry_add(aios_store *st, const struct aios_registry_add *req, int64_t *version,
                       struct aios_err *err);
@@ -110,6 +111,19 @@ int aios_registry_alias_delete(aios_store *st, const char *name, const char *ali
  * (NAME@VERSION, a number). The files themselves are left alone. */
 int aios_registry_remove(aios_store *st, const char *ref, struct aios_err *err);
 
+/* Hashes the file of a registered version (ref names it in messages) and
+ * compares its size and SHA-256 with the registry's. AIOS_ENOTFOUND when
+ * the file is gone, AIOS_ESTATE when it changed since it was registered
+ * (the message names the path and both hashes), AIOS_EIO when unreadable.
+ * Reads the whole file: for an 8B Q4 model that is seconds. */
+int aios_registry_verify(const struct aios_store_model_version *v, const char *ref,
+                         aios_registry_progress_fn progress, void *ud, struct aios_err *err);
+
+/* The version registered first (any model) whose file has this hash, as
+ * "NAME@VERSION" in ref. AIOS_ENOTFOUND (err untouched) when none. */
+int aios_registry_find_sha(aios_store *st, const char *sha256, char *ref, size_t size,
+                           struct aios_err *err);
+
 /* Validation, each with a message that says what is allowed. */
 int aios_registry_name_check(const char *name, struct aios_err *err);
 int aios_registry_alias_check(const char *alias, struct aios_err *err);
@@ -133,6 +147,22 @@ int aios_registry_version_to_json(aios_store *st, const char *ref, json_t **out,
                                   struct aios_err *err);
 /* {"registered_models": [RegisteredModel...]} by name. */
 int aios_registry_list_to_json(aios_store *st, json_t **out, struct aios_err *err);
+
+/* A search of registered models (registry_search.c). filter is a subset
+ * of MLflow's: clauses `name|kind =|!=|LIKE|ILIKE 'text'` joined by AND
+ * (LIKE patterns: % and _). Models come in name order. */
+struct aios_registry_query {
+    const char *filter;     /* NULL or "": every model */
+    int max_results;        /* 1..1000; 0: 100 */
+    const char *page_token; /* a previous page's next_page_token, or NULL */
+};
+/* {"registered_models": [RegisteredModel...], "next_page_token": "..."}
+ * (the token only when more models match). AIOS_EINVAL for a bad filter
+ * (the message says where), max_results or page_token. */
+int aios_registry_search_to_json(aios_store *st, const struct aios_registry_query *q, json_t **out,
+                                 struct aios_err *err);
+/* Parses filter only (for callers that check input before opening the store). */
+int aios_registry_filter_check(const char *filter, struct aios_err *err);
 
 /* One line per tensor as the job goes (index from 1). */
 struct aios_quantize_progress {

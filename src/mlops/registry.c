@@ -6,6 +6,7 @@
  */
 #include "mlops/mlops.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool is_alpha(char c)
@@ -292,7 +293,7 @@ static int add_in_tx(aios_store *st, const struct aios_registry_add *req, int64_
         return rc;
     } else {
         if (req->kind && strcmp(req->kind, m.kind) != 0) {
-            rc = aios_err_set(err, AIOS_EINVAL, "model '%s' is registered as %s, not %s", req->name,
+            rc = aios_err_set(err, AIOS_ESTATE, "model '%s' is registered as %s, not %s", req->name,
                               m.kind, req->kind);
             goto out;
         }
@@ -481,4 +482,17 @@ int aios_registry_remove(aios_store *st, const char *ref, struct aios_err *err)
         return rc;
     }
     return aios_store_commit(st, err);
+}
+
+int aios_registry_find_sha(aios_store *st, const char *sha256, char *ref, size_t size,
+                           struct aios_err *err)
+{
+    char *name = NULL;
+    int64_t version = 0;
+    int rc = aios_store_model_version_find_sha_any(st, sha256, &name, &version, err);
+    if (rc)
+        return rc;
+    snprintf(ref, size, "%s@%lld", name, (long long)version);
+    aios_free(name);
+    return AIOS_OK;
 }

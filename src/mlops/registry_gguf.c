@@ -13,6 +13,7 @@
 #include "mlops/mlops.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -114,8 +115,17 @@ static int hash_file(const char *path, uint64_t expect, aios_registry_progress_f
         close(fd);
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     }
-    struct aios_sha256 s;
-    aios_sha256_init(&s);
+    /* OpenSSL's SHA-256 uses the CPU's SHA extensions where present: about
+     * 1.8 GB/s on one core against 0.33 GB/s for base's portable one, which
+     * is what a multi-gigabyte model costs at every registration and every
+     * `aios serve --model REF`. The digests are the same. */
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        aios_free(buf);
+        close(fd);
+        return aios_err_set(err, AIOS_ENOMEM, "cannot set up SHA-256");
+    }
     uint64_t done = 0;
     int rc = AIOS_OK;
     for (;;) {
@@ -128,7 +138,10 @@ static int hash_file(const char *path, uint64_t expect, aios_registry_progress_f
         }
         if (r == 0)
             break;
-        aios_sha256_update(&s, buf, (size_t)r);
+        if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
+            rc = aios_err_set(err, AIOS_EINTERNAL, "%s: SHA-256 update failed", path);
+            break;
+        }
         done += (uint64_t)r;
         if (progress)
             progress(ud, done, expect);
@@ -139,10 +152,14 @@ static int hash_file(const char *path, uint64_t expect, aios_registry_progress_f
         rc = aios_err_set(err, AIOS_EIO, "%s changed while it was read (%llu bytes, expected %llu)",
                           path, (unsigned long long)done, (unsigned long long)expect);
     if (!rc) {
-        uint8_t d[32];
-        aios_sha256_final(&s, d);
-        aios_hex_encode(d, 32, hex);
+        uint8_t d[EVP_MAX_MD_SIZE];
+        unsigned int dlen = 0;
+        if (EVP_DigestFinal_ex(ctx, d, &dlen) != 1 || dlen != 32)
+            rc = aios_err_set(err, AIOS_EINTERNAL, "%s: SHA-256 final failed", path);
+        else
+            aios_hex_encode(d, 32, hex);
     }
+    EVP_MD_CTX_free(ctx);
     return rc;
 }
 
@@ -214,4 +231,31 @@ out:
     if (rc)
         aios_registry_file_free(out);
     return rc;
+}
+
+int aios_registry_verify(const struct aios_store_model_version *v, const char *ref,
+                         aios_registry_progress_fn progress, void *ud, struct aios_err *err)
+{
+    struct stat sb;
+    if (stat(v->path, &sb) != 0)
+        return aios_err_set(err, errno == ENOENT ? AIOS_ENOTFOUND : AIOS_EIO,
+                            "%s: the file of %s: %s", v->path, ref, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return aios_err_set(err, AIOS_ESTATE, "%s: the file of %s is no longer a regular file",
+                            v->path, ref);
+    if ((int64_t)sb.st_size != v->size_bytes)
+        return aios_err_set(err, AIOS_ESTATE,
+                            "%s no longer matches %s in the registry: %lld bytes, registered "
+                            "%lld (the file changed after it was registered)",
+                            v->path, ref, (long long)sb.st_size, (long long)v->size_bytes);
+    char hex[65];
+    int rc = hash_file(v->path, (uint64_t)sb.st_size, progress, ud, hex, err);
+    if (rc)
+        return rc;
+    if (!v->sha256 || strcmp(hex, v->sha256) != 0)
+        return aios_err_set(err, AIOS_ESTATE,
+                            "%s no longer matches %s in the registry: sha256 %.16s..., registered "
+                            "%.16s... (the file changed after it was registered)",
+                            v->path, ref, hex, v->sha256 ? v->sha256 : "");
+    return AIOS_OK;
 }

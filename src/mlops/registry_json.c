@@ -10,7 +10,7 @@
  * aliases are [{alias, version}] and a ModelVersion's are [alias, ...].
  * There are no stages: current_stage is always "None".
  */
-#include "mlops/mlops.h"
+#include "mlops/registry_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -114,8 +114,8 @@ static int version_json(aios_store *st, const struct aios_store_model *m,
 }
 
 /* RegisteredModel of a loaded model row. */
-static int model_json(aios_store *st, const struct aios_store_model *m, bool all_versions,
-                      json_t **out, struct aios_err *err)
+int mlops_registry_model_json(aios_store *st, const struct aios_store_model *m, bool all_versions,
+                              json_t **out, struct aios_err *err)
 {
     struct aios_store_model_version *vs = NULL;
     struct aios_store_alias *aliases = NULL;
@@ -205,7 +205,7 @@ int aios_registry_model_to_json(aios_store *st, const char *name, bool all_versi
         return aios_err_set(err, rc, "model '%s' is not registered", name);
     if (rc)
         return rc;
-    rc = model_json(st, &m, all_versions, out, err);
+    rc = mlops_registry_model_json(st, &m, all_versions, out, err);
     aios_store_model_free(&m);
     return rc;
 }
@@ -236,7 +236,7 @@ int aios_registry_list_to_json(aios_store *st, json_t **out, struct aios_err *er
         rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
     for (int i = 0; !rc && i < n; i++) {
         json_t *jm;
-        rc = model_json(st, &ms[i], false, &jm, err);
+        rc = mlops_registry_model_json(st, &ms[i], false, &jm, err);
         if (!rc && json_array_append_new(arr, jm) != 0)
             rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
     }

@@ -55,6 +55,7 @@ struct aios_server_job {
     struct choice *ch;
     int n;
     bool hold_text;
+    const json_t *tools; /* borrowed from the request until on_done */
     _Atomic int remaining;
     pthread_mutex_t lock;
     int n_prompt, n_cached, completion;
@@ -133,83 +134,6 @@ static int detokenize(void *ctx, const char *model, const int32_t *tokens, size_
 
 /* ---- generation ---- */
 
-/* Interim tool-call recogniser until llm's parser lands: Hermes/Qwen
- * "<tool_call>{...}</tool_call>" blocks or one bare JSON object with "name"
- * and "arguments"/"parameters". Anything else is content. */
-static int aios_tool_calls_parse(const char *text, size_t len, json_t **calls, char **content,
-                                 struct aios_err *err)
-{
-    (void)err;
-    *calls = NULL;
-    *content = NULL;
-    json_t *arr = json_array();
-    const char *p = text, *end = text + len;
-    struct aios_buf rest;
-    aios_buf_init(&rest, 0);
-    for (;;) {
-        const char *open = memmem(p, (size_t)(end - p), "<tool_call>", 11);
-        if (!open)
-            break;
-        const char *close = memmem(open, (size_t)(end - open), "</tool_call>", 12);
-        if (!close)
-            break;
-        aios_buf_append(&rest, p, (size_t)(open - p));
-        json_t *o = json_loadb(open + 11, (size_t)(close - open - 11), 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-        p = close + 12;
-    }
-    aios_buf_append(&rest, p, (size_t)(end - p));
-    if (json_array_size(arr) == 0) {
-        json_t *o = json_loadb(text, len, 0, NULL);
-        if (o && json_is_object(o))
-            json_array_append(arr, o);
-        json_decref(o);
-        aios_buf_reset(&rest);
-    }
-    json_t *out = json_array();
-    size_t i;
-    json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        json_t *name = json_object_get(o, "name");
-        json_t *args = json_object_get(o, "arguments");
-        if (!args)
-            args = json_object_get(o, "parameters");
-        if (!json_is_string(name) || (args && !json_is_object(args) && !json_is_string(args))) {
-            json_decref(out);
-            out = NULL;
-            break;
-        }
-        char *a = args ? (json_is_string(args) ? aios_strdup(json_string_value(args))
-                                               : json_dumps(args, JSON_COMPACT))
-                       : aios_strdup("{}");
-        char id[32];
-        snprintf(id, sizeof id, "call_%llx_%zu", (unsigned long long)(aios_time_ns() & 0xffffffff), i);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function",
-                                             "function", "name", name, "arguments", a ? a : "{}"));
-        aios_free(a);
-    }
-    json_decref(arr);
-    if (out && json_array_size(out)) {
-        *calls = out;
-        char *c = aios_buf_detach(&rest);
-        /* Whitespace-only leftovers are no content. */
-        bool blank = true;
-        for (char *q = c; q && *q; q++)
-            blank &= *q == ' ' || *q == '\n' || *q == '\t' || *q == '\r';
-        if (blank) {
-            aios_free(c);
-            c = NULL;
-        }
-        *content = c;
-    } else {
-        json_decref(out);
-        aios_buf_free(&rest);
-    }
-    return AIOS_OK;
-}
-
 static void job_free(struct aios_server_job *j)
 {
     for (int i = 0; i < j->n; i++)
@@ -227,7 +151,8 @@ static void choice_end(struct choice *c, const struct aios_gen_event *ev)
     if (j->hold_text && c->held.len) {
         json_t *tc = NULL;
         char *content = NULL;
-        if (aios_tool_calls_parse(c->held.data, c->held.len, &tc, &content, NULL) == AIOS_OK &&
+        if (aios_tool_calls_parse_for(c->held.data, c->held.len, j->tools, &tc, &content, NULL) ==
+                AIOS_OK &&
             tc) {
             calls = tc;
             reason = "tool_calls";
@@ -281,9 +206,9 @@ static int gen_cb(void *ud, const struct aios_gen_event *ev)
         choice_end(c, ev);
         return 0;
     }
-    if (ev->kind != AIOS_GEN_TOKEN)
+    if (ev->kind != AIOS_GEN_TOKEN && ev->kind != AIOS_GEN_PROMPT_TOKEN)
         return 0;
-    if (j->hold_text)
+    if (j->hold_text && ev->kind == AIOS_GEN_TOKEN)
         return aios_buf_append(&c->held, ev->text, ev->len) ? 1 : 0;
     struct aios_server_top_logprob top[AIOS_ENGINE_MAX_TOP_LOGPROBS];
     struct aios_buf pieces[AIOS_ENGINE_MAX_TOP_LOGPROBS];
@@ -376,12 +301,29 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         aios_llm_tokens_free(&toks);
         return rc;
     }
+    /* Constrained output: one guide per choice, checked before anything starts. */
+    aios_json_guide *guides[AIOS_SERVER_MAX_N] = {0};
+    for (int i = 0; req->format != AIOS_SERVER_FORMAT_TEXT && i < req->n; i++) {
+        rc = aios_json_guide_create(req->format == AIOS_SERVER_FORMAT_JSON_SCHEMA ? req->json_schema
+                                                                                 : NULL,
+                                    &guides[i], err);
+        if (rc) {
+            aios_err_prefix(err, "response_format.json_schema");
+            for (int k = 0; k < i; k++)
+                aios_json_guide_free(guides[k]);
+            aios_llm_tokens_free(&toks);
+            return rc == AIOS_ENOMEM ? rc : AIOS_EINVAL;
+        }
+    }
     struct aios_server_job *j = aios_calloc(1, sizeof *j);
     if (!j || !(j->ch = aios_calloc((size_t)req->n, sizeof *j->ch))) {
         aios_free(j);
+        for (int k = 0; k < req->n; k++)
+            aios_json_guide_free(guides[k]);
         aios_llm_tokens_free(&toks);
         return aios_err_set(err, AIOS_ENOMEM, "out of memory");
     }
+    j->tools = req->tools;
     j->bm = bm;
     j->sink = *sink;
     j->n = req->n;
@@ -398,8 +340,20 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         aios_buf_init(&c->held, 1 << 20);
     }
     *out = j;
+    bool echo_lp = req->kind == AIOS_SERVER_REQ_COMPLETION && req->echo && req->logprobs;
+    for (int i = 0; echo_lp && i < req->n; i++) {
+        /* The first prompt token has no log-probability (nothing precedes it). */
+        struct aios_buf piece;
+        aios_buf_init(&piece, 4096);
+        aios_llm_token_piece(bm->vocab, toks.ids[0], false, &piece, NULL);
+        struct aios_server_token t = {.index = i, .text = piece.data ? piece.data : "",
+                                      .len = piece.len, .id = toks.ids[0], .logprob = NAN};
+        sink->on_token(sink->ud, &t);
+        aios_buf_free(&piece);
+    }
     for (int i = 0; i < req->n; i++) {
         struct aios_gen_request gr = {
+            .prompt_logprobs = echo_lp,
             .prompt = toks.ids,
             .n_prompt = (int)toks.n,
             .max_tokens = req->max_tokens > 0 ? (int)req->max_tokens : 0,
@@ -408,6 +362,7 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
             .logprobs = req->logprobs,
             .top_logprobs = req->top_logprobs,
             .ignore_eos = req->ignore_eos,
+            .guide = guides[i],
             .cb = gen_cb,
             .ud = &j->ch[i],
         };
@@ -423,7 +378,11 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         gr.sampling.seed = seed + (uint64_t)i;
         struct aios_err e2;
         rc = aios_engine_submit(bm->eng, &gr, &j->ch[i].id, &e2);
+        if (rc == AIOS_OK)
+            guides[i] = NULL; /* the engine owns it now */
         if (rc) {
+            for (int k = i; k < req->n; k++)
+                aios_json_guide_free(guides[k]);
             /* Choices already submitted finish normally; this one and the
              * rest end here as errors. */
             for (int k = i; k < req->n; k++) {

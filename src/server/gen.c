@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -111,7 +112,9 @@ static json_t *token_logprob(const struct aios_server_token *t)
     }
     const char *text = t->text ? t->text : "";
     size_t len = t->text ? t->len : 0;
-    return json_pack("{s:s%, s:f, s:o, s:o}", "token", text, len, "logprob", t->logprob, "bytes",
+    /* The first prompt token of an echo has no log-probability: null. */
+    json_t *lp = isfinite(t->logprob) ? json_real(t->logprob) : json_null();
+    return json_pack("{s:s%, s:o, s:o, s:o}", "token", text, len, "logprob", lp, "bytes",
                      bytes_of(text, len), "top_logprobs", top ? top : json_array());
 }
 
@@ -499,6 +502,10 @@ static enum MHD_Result respond_full(struct req *r, struct gen *g)
  * turned back into text when the backend can; otherwise nothing is echoed). */
 static int echo_prompt(struct req *r, struct gen *g)
 {
+    /* With logprobs the backend sends the prompt as tokens, each with its
+     * log-probability (what lm-evaluation-harness reads). */
+    if (g->req.logprobs)
+        return AIOS_OK;
     const struct aios_server_backend *be = g->srv->be;
     const char *text = g->req.prompt;
     char *owned = NULL;

@@ -137,8 +137,11 @@ enum MHD_Result h_models(struct req *r, json_t *body)
         return oom(r);
     }
     int n = list_models(r->srv, all, MAX_MODELS);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(data, model_json(&all[i]));
+    for (int i = 0; i < n; i++) {
+        json_t *m = model_json(&all[i]);
+        srv_registry_annotate(r->srv, m, all[i].id);
+        json_array_append_new(data, m);
+    }
     aios_free(all);
     return srv_respond_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }
@@ -150,7 +153,9 @@ enum MHD_Result h_model_get(struct req *r, json_t *body)
     struct aios_server_apierr e;
     if (!srv_find_model(r->srv, id, &m, &e))
         return srv_respond_error(r, &e);
-    return srv_respond_json(r, 200, model_json(&m));
+    json_t *j = model_json(&m);
+    srv_registry_annotate(r->srv, j, m.id);
+    return srv_respond_json(r, 200, j);
 }
 
 /* ---- generation front half --------------------------------------------- */

@@ -46,6 +46,12 @@ static const struct route routes[] = {
     {"POST", "/v1/embeddings", h_embeddings, ROUTE_BODY},
     {"POST", "/tokenize", h_tokenize, ROUTE_BODY},
     {"POST", "/detokenize", h_detokenize, ROUTE_BODY},
+    /* model registry (registry_api.c) */
+    {"GET", "/api/v1/models", h_reg_list, 0},
+    {"POST", "/api/v1/models", h_reg_create, ROUTE_BODY},
+    {"GET", "/api/v1/models/", h_reg_get, ROUTE_PREFIX},
+    {"POST", "/api/v1/models/", h_reg_post, ROUTE_PREFIX | ROUTE_BODY},
+    {"DELETE", "/api/v1/models/", h_reg_delete, ROUTE_PREFIX},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -447,6 +453,8 @@ static int add_key_hash(aios_server *s, const char *key, struct aios_err *err)
 
 static void server_free(aios_server *s)
 {
+    srv_store_close(s);
+    srv_sources_free(s);
     pthread_cond_destroy(&s->live_cv);
     pthread_mutex_destroy(&s->live_mu);
     aios_metrics_destroy(s->metrics);
@@ -483,6 +491,10 @@ int aios_server_start(const struct aios_server_opts *opts, const struct aios_ser
         }
     }
     if (opts->data_dir && (rc = aios_server_keys_load(opts->data_dir, &s->keys, &s->nkeys, err))) {
+        server_free(s);
+        return rc;
+    }
+    if ((rc = srv_store_open(s, opts->data_dir, err)) || (rc = srv_sources_copy(s, opts, err))) {
         server_free(s);
         return rc;
     }

@@ -2,6 +2,8 @@
  * server: the HTTP face of aios. An OpenAI-compatible API (/v1/models,
  * /v1/chat/completions, /v1/completions, /v1/embeddings, /tokenize,
  * /detokenize), /health, and /metrics in the Prometheus text format.
+ * The platform API: the model registry under /api/v1/models (MLflow
+ * shapes; registry_api.c), over the store opened on opts.data_dir.
  *
  * The server validates and authenticates; it never runs a model itself.
  * Inference is reached through struct aios_server_backend, a table of
@@ -87,7 +89,9 @@ struct aios_server_gen_request {
     const char *prompt;
     const int32_t *prompt_tokens;
     size_t n_prompt_tokens;
-    bool echo;
+    bool echo; /* with logprobs, the backend sends the prompt's tokens first
+                * (on_token, the first with logprob NAN); without, the
+                * server echoes the prompt text itself */
     const char *suffix;
 
     /* sampling */
@@ -223,11 +227,17 @@ struct aios_server_backend {
 
 /* ---- server lifecycle ------------------------------------------------- */
 
-/* A model the command line asked for (--model NAME=FILE), kept for the
+/* A model the command line asked for (--model NAME=FILE, or a registry
+ * reference NAME[@VERSION|@ALIAS] resolved to its file), kept for the
  * engine to load. */
 struct aios_server_model_spec {
     const char *name;
     const char *path;
+    /* From the registry: the model, the version served and its file's
+     * hash, shown in /v1/models. NULL / 0 for a plain file. */
+    const char *registry_name;
+    int64_t registry_version;
+    const char *sha256;
 };
 
 struct aios_server_opts {
@@ -240,7 +250,7 @@ struct aios_server_opts {
     int n_models;
     const char *const *api_keys; /* plaintext keys from flags */
     int n_api_keys;
-    const char *data_dir; /* where the stored (hashed) keys live; NULL: none */
+    const char *data_dir; /* stored (hashed) keys and the store (registry API); NULL: none */
     int max_connections;  /* 0: a default */
 };
 

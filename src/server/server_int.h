@@ -9,6 +9,7 @@
 #define AIOS_SERVER_INT_H
 
 #include "server/server.h"
+#include "store/store.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
@@ -44,6 +45,19 @@ struct aios_server {
     struct aios_metric *m_inflight;      /* generation requests the HTTP side holds */
     struct aios_metric *m_running, *m_waiting, *m_kv_usage, *m_kv_tokens, *m_kv_capacity;
     struct aios_metric *m_mem;
+
+    /* The platform store (registry API), opened on opts->data_dir; NULL
+     * without one. A store handle serves one thread at a time, so the
+     * connection threads share it under store_mu. */
+    aios_store *store;
+    pthread_mutex_t store_mu;
+    bool store_mu_init;
+    /* Served models that came from the registry (for /v1/models). */
+    struct srv_model_src {
+        char *id, *name, *sha256;
+        int64_t version;
+    } * srcs;
+    int nsrcs;
 };
 
 struct req;
@@ -106,6 +120,23 @@ bool srv_find_model(aios_server *s, const char *id, struct aios_server_model_inf
 /* Maps a backend status to an OpenAI error; param names the field that
  * carried the input (prompt or messages) for ELIMIT. */
 int srv_backend_error(struct aios_server_apierr *e, int status, const char *msg, const char *param);
+
+/* ---- registry_api.c: /api/v1/models ---- */
+enum MHD_Result h_reg_list(struct req *r, json_t *body);
+enum MHD_Result h_reg_create(struct req *r, json_t *body);
+enum MHD_Result h_reg_get(struct req *r, json_t *body);
+enum MHD_Result h_reg_post(struct req *r, json_t *body);
+enum MHD_Result h_reg_delete(struct req *r, json_t *body);
+/* Opens the store under data_dir (none when NULL/empty); close is safe
+ * after a failed or skipped open. */
+int srv_store_open(aios_server *s, const char *data_dir, struct aios_err *err);
+void srv_store_close(aios_server *s);
+/* Keeps what /v1/models shows about registry-backed models. */
+int srv_sources_copy(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);
+void srv_sources_free(aios_server *s);
+/* Adds "registry": {name, version, sha256} to a /v1/models entry when id
+ * was served from the registry. */
+void srv_registry_annotate(aios_server *s, json_t *model, const char *id);
 
 /* ---- gen.c ---- */
 /* Runs a validated generation (takes ownership of body and arena). */

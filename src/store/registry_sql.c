@@ -509,6 +509,33 @@ int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const ch
     return rc;
 }
 
+int aios_store_model_version_find_sha_any(aios_store *st, const char *sha256, char **model_name,
+                                          int64_t *version, struct aios_err *err)
+{
+    *model_name = NULL;
+    struct store_stmt s;
+    int rc =
+        store_prepare(st,
+                      "SELECT m.name, v.version FROM registry_versions v JOIN registry_models m"
+                      " ON m.id = v.model_id WHERE v.sha256 = ? ORDER BY v.id LIMIT 1",
+                      &s, err);
+    if (rc)
+        return rc;
+    rc = bind_all(&s, err, "t", sha256);
+    if (!rc)
+        rc = store_step(&s, err);
+    if (rc == STORE_ROW) {
+        bool ok = true;
+        *model_name = store_col_dup(&s, 0, &ok);
+        *version = store_col_i64(&s, 1);
+        rc = ok && *model_name ? AIOS_OK : oom(err);
+    } else if (rc == STORE_DONE) {
+        rc = AIOS_ENOTFOUND;
+    }
+    store_finalize(&s);
+    return rc;
+}
+
 /* ---- tags ---------------------------------------------------------------- */
 
 int aios_store_version_tag_set(aios_store *st, int64_t version_id, const char *key,

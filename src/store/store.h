@@ -172,6 +172,11 @@ int aios_store_model_version_latest(aios_store *st, int64_t model_id, int64_t *v
  * (err untouched) when none. */
 int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const char *sha256,
                                       int64_t *version, struct aios_err *err);
+/* The version registered first (any model) whose file has this hash: its
+ * model's name (aios_strdup'd, caller frees) and version number.
+ * AIOS_ENOTFOUND (err untouched) when none. */
+int aios_store_model_version_find_sha_any(aios_store *st, const char *sha256, char **model_name,
+                                          int64_t *version, struct aios_err *err);
 /* Deletes one version with its tags and the aliases that point at it. */
 int aios_store_model_version_delete(aios_store *st, int64_t version_id, struct aios_err *err);
 

@@ -47,6 +47,31 @@ check(two.choices.length === 2 && two.choices.every((c) => c.logprobs?.tokens?.l
 const lp = two.choices[0].logprobs;
 check(lp.token_logprobs.every((v) => v <= 0) && lp.top_logprobs[0] && Object.keys(lp.top_logprobs[0]).length >= 1, `logprobs: ${JSON.stringify(lp)}`);
 
+// echo with logprobs (lm-evaluation-harness's loglikelihood request): every
+// prompt token comes back with its log-probability, the first as null.
+const ev = await client.completions.create({ model: 'llama', prompt: 'Disk usage on /var', max_tokens: 1, echo: true, logprobs: 1, temperature: 0 });
+const el = ev.choices[0].logprobs;
+check(el.token_logprobs[0] === null && el.token_logprobs.slice(1).every((v) => typeof v === 'number' && v <= 0), `echo logprobs: ${JSON.stringify(el.token_logprobs)}`);
+check(el.tokens.length === el.token_logprobs.length && el.tokens.length === el.text_offset.length && el.tokens.length >= 4, `echo shapes: ${JSON.stringify(el)}`);
+// Greedy: the generated token is the most likely one, so its logprob equals the top entry's.
+const lastTop = Object.values(el.top_logprobs[el.top_logprobs.length - 1]);
+check(Math.abs(lastTop[0] - el.token_logprobs[el.token_logprobs.length - 1]) < 1e-5, `greedy token is top-1: ${JSON.stringify(lastTop)}`);
+
+// Constrained decoding: even a random-weight model must answer valid JSON
+// that matches the schema (the guide masks every token that would break it).
+const schema = { type: 'object', properties: { status: { enum: ['ok', 'fail'] }, count: { type: 'integer' } }, required: ['status', 'count'], additionalProperties: false };
+for (const model of ['llama', 'qwen']) {
+  const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'status?' }], max_tokens: 200, response_format: { type: 'json_schema', json_schema: { name: 'status', schema } } });
+  let v = null;
+  try { v = JSON.parse(r.choices[0].message.content); } catch (e) { /* checked below */ }
+  check(v && ['ok', 'fail'].includes(v.status) && Number.isInteger(v.count) && Object.keys(v).length === 2, `${model} json_schema: ${JSON.stringify(r.choices[0])}`);
+  const o = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], max_tokens: 200, temperature: 0, response_format: { type: 'json_object' } });
+  let ov = null;
+  try { ov = JSON.parse(o.choices[0].message.content); } catch (e) { /* checked below */ }
+  check(ov !== null && typeof ov === 'object' && !Array.isArray(ov), `${model} json_object: ${JSON.stringify(o.choices[0])}`);
+}
+await expectError(BadRequestError, () => client.chat.completions.create({ model: 'llama', messages: msgs, response_format: { type: 'json_schema', json_schema: { name: 'bad', schema: { type: 'frobnicate' } } } }), 'malformed schema');
+
 // Tools: a random model does not produce a tool call; its text comes back as content, not an error.
 const t = await client.chat.completions.create({
   model: 'qwen', messages: [{ role: 'user', content: 'check disk' }], max_tokens: 6,

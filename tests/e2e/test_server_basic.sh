@@ -29,7 +29,7 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 [ -n "$url" ] || { echo "server did not start"; cat "$tmp/out" "$tmp/err"; exit 1; }
-grep -q "no model loaded; add one with" "$tmp/out" || fail "no hint on how to add a model"
+grep -q 'no model loaded; start with' "$tmp/out" || fail "no hint on how to add a model"
 
 K1=(-H "Authorization: Bearer flag-key-1")
 K2=(-H "Authorization: Bearer stored-key-2")
@@ -187,8 +187,11 @@ pid=""
 # Startup errors are one line and exit 1 (missing model file) or 2 (usage).
 "$AIOS_BIN" serve --port 0 --model m="$tmp/missing.gguf" >/dev/null 2>"$tmp/err1"; rc=$?
 [ "$rc" = 1 ] && grep -q "is not a readable file" "$tmp/err1" || fail "missing model file: rc $rc $(cat "$tmp/err1")"
-"$AIOS_BIN" serve --port 0 --model nofile >/dev/null 2>"$tmp/err2"; rc=$?
-[ "$rc" = 2 ] || fail "--model without '=': rc $rc"
+# Without '=' a --model is a registry reference (tests/e2e/test_serve_registry.sh).
+"$AIOS_BIN" serve --port 0 --data-dir "$tmp/data" --model nofile >/dev/null 2>"$tmp/err2"; rc=$?
+[ "$rc" = 1 ] && grep -q "model 'nofile' is not registered" "$tmp/err2" || fail "--model unregistered: rc $rc $(cat "$tmp/err2")"
+"$AIOS_BIN" serve --port 0 --data-dir "$tmp/data" --model no/file >/dev/null 2>"$tmp/err2"; rc=$?
+[ "$rc" = 2 ] && grep -q "neither NAME=FILE nor a registry reference" "$tmp/err2" || fail "--model neither: rc $rc $(cat "$tmp/err2")"
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails failure(s); server log:"

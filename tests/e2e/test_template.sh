@@ -64,6 +64,12 @@ expect_rc 0 "-m qwen2 vocab" -- "$AIOS" template -m "$FIX/tokenizer/ggml-vocab-q
 expect_grep "$TMP/out" '^<\|im_start\|>user$' "qwen2 template renders the user turn"
 expect_rc 0 "-m phi-3 vocab" -- "$AIOS" template -m "$FIX/tokenizer/ggml-vocab-phi-3.gguf" --context "$TMP/hi.json"
 expect_grep "$TMP/out" '^<s><\|user\|>$' "phi-3 template starts with the model's BOS text"
+expect_rc 0 "-m --variant tool_use" -- "$AIOS" template -m "$FIX/tokenizer/ggml-vocab-command-r.gguf" \
+    --variant tool_use --context "$TMP/hi.json"
+expect_grep "$TMP/out" "Available Tools" "command-r tool_use template"
+expect_rc 1 "-m --variant missing" -- "$AIOS" template -m "$FIX/tokenizer/ggml-vocab-qwen2.gguf" \
+    --variant nosuch --context "$TMP/hi.json"
+expect_grep "$TMP/err" "tokenizer.chat_template.nosuch" "missing variant named"
 expect_rc 1 "-m without a template" -- "$AIOS" template -m "$FIX/models/llama-F32.gguf" --context "$TMP/hi.json"
 expect_grep "$TMP/err" "no tokenizer.chat_template" "missing template named"
 expect_rc 0 "-m with --name" -- "$AIOS" template -m "$FIX/models/llama-F32.gguf" --name llama2 --context "$TMP/hi.json"

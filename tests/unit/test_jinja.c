@@ -64,6 +64,10 @@ static void test_operators(void)
     EQ("{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }}", NULL,
        "3 -4 1 2 3.5 1024");
     EQ("{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 2 ** 3 ** 2 }}", NULL, "7 9 64");
+    EQ("{{ (-1) ** 3 }} {{ (-1) ** 4 }} {{ 0 ** 0 }} {{ 2 ** 70 }} {{ 2 ** -1 }}", NULL,
+       "-1 1 1 1.1805916207174113e+21 0.5");
+    EQ("{{ range(9223372036854775806, 9223372036854775807, 5)|list }}", NULL,
+       "[9223372036854775806]");
     EQ("{{ 'a' + 'b' }} {{ 'a' ~ 1 ~ none }} {{ [1] + [2] }} {{ 'ab' * 2 }} {{ [0] * 3 }}", NULL,
        "ab a1None [1, 2] abab [0, 0, 0]");
     EQ("{{ 1 == 1.0 }} {{ 'a' != 'b' }} {{ 2 < 3 }} {{ 'b' >= 'a' }} {{ [1,2] == [1,2] }}", NULL,
@@ -120,6 +124,12 @@ static void test_filters(void)
        "}}",
        NULL, "k=3; 2.50|'q'% <x> 1-2");
     CHECK_EQ_STR(R("{{ '%s %s' % 'one' }}", NULL), "ERR");
+    CHECK_EQ_STR(R("{{ 'none' % 'x' }}", NULL), "ERR"); /* not all arguments converted */
+    /* text filters take str() of any value; round keeps ints; \w+ words */
+    EQ("{{ false|lower }} {{ 12|trim }} {{ none|title }} {{ [1]|upper }} {{ u|upper }}|", NULL,
+       "false 12 None [1] |");
+    EQ("{{ 3|round }} {{ 2.5|round }} {{ 3.5|round }} {{ 2.0|wordcount }} {{ 'a_b-c'|wordcount }}",
+       NULL, "3 2.0 4.0 2 2");
     /* select/reject family */
     const char *msgs = "{\"m\": [{\"role\": \"user\", \"t\": 1}, {\"role\": \"assistant\"}, "
                        "{\"role\": \"user\", \"t\": 0}]}";
@@ -165,6 +175,9 @@ static void test_tests(void)
     EQ("{{ 3 is gt 2 }} {{ 3 is lt(2) }} {{ 'ab' is lower }} {{ 'AB' is upper }}", NULL,
        "True False True True");
     EQ("{{ range is callable }} {{ 1 is callable }}", NULL, "True False");
+    EQ("{{ '123' is lower }} {{ 'a1' is lower }} {{ {'a': 1} is lower }} {{ 2.0 is even }} "
+       "{{ 3.0 is odd }} {{ 2.5 is even }}",
+       NULL, "False True True True True False");
     CHECK_EQ_STR(R("{{ 1 is frobnicated }}", NULL), "ERR");
 }
 
@@ -206,6 +219,7 @@ static void test_statements(void)
     EQ("{% for x in 'ab' %}{{ loop.cycle('o', 'e') }}{{ x }}{% endfor %}", NULL, "oaeb");
     /* set scoping: a set inside a loop does not leak; namespaces carry state */
     EQ("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}", NULL, "1");
+    EQ("{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{% endfor %}", NULL, "[][]");
     EQ("{% set ns = namespace(x=1) %}{% for i in [1, 2] %}{% set ns.x = ns.x + i %}{% endfor %}"
        "{{ ns.x }}",
        NULL, "4");
@@ -218,9 +232,21 @@ static void test_statements(void)
        "<1B><23>");
     EQ("{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}inner{% endcall %}", NULL,
        "[inner]");
+    EQ("{% macro v(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ v(1, 2, 3, k='x') }}",
+       NULL, "1[2, 3]{'k': 'x'}");
     EQ("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}",
        NULL, "321");
     EQ("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
+    EQ("{% for n in tree recursive %}{{ n.name }}{{ loop.depth }}{% if n.kids %}({{ loop(n.kids) "
+       "}})"
+       "{% endif %}{% endfor %}",
+       "{\"tree\": [{\"name\": \"a\", \"kids\": [{\"name\": \"b\", \"kids\": [{\"name\": "
+       "\"c\"}]}]}, "
+       "{\"name\": \"d\"}]}",
+       "a1(b2(c3))d1");
+    CHECK_EQ_STR(R("{% for i in [1] %}{{ loop([2]) }}{% endfor %}", NULL), "ERR");
+    /* no trim_blocks after {% raw %}; lstrip_blocks before {% endraw %} */
+    EQ("{% raw %}\nq\n   {% endraw %}\nz", NULL, "\nq\nz");
     EQ("a{# comment #}b", NULL, "ab");
     EQ("{{ range(3)|list }} {{ range(1, 7, 2)|list }} {{ range(3, 0, -1)|list }}", NULL,
        "[0, 1, 2] [1, 3, 5] [3, 2, 1]");
@@ -309,6 +335,9 @@ static void test_hostile(void)
     /* unbounded recursion */
     CHECK_EQ_STR(R_lim("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", NULL, &lim), "ERR");
     CHECK_EQ_INT(last_rc, AIOS_ELIMIT);
+    CHECK_EQ_STR(R_lim("{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", NULL, &lim),
+                 "ERR");
+    CHECK_EQ_INT(last_rc, AIOS_ELIMIT);
     /* a list that contains itself is refused (no cycle, no leak) */
     CHECK_EQ_STR(R_lim("{% set l = [] %}{{ l.append(l) }}", NULL, &lim), "ERR");
     CHECK_EQ_STR(R_lim("{% set l = [] %}{% set m = [l] %}{{ l.append(m) }}", NULL, &lim), "ERR");
@@ -345,14 +374,14 @@ static void test_hostile(void)
     CHECK_EQ_STR(R(deep, "{\"x\": 4999}"), "4999");
     /* template size limit */
     size_t big = AIOS_JINJA_MAX_SOURCE + 1;
-    char *huge = malloc(big + 1);
+    char *huge = aios_malloc(big + 1);
     CHECK(huge != NULL);
     if (huge) {
         memset(huge, 'a', big);
         huge[big] = 0;
         aios_jinja_template *t = NULL;
         CHECK_EQ_INT(aios_jinja_parse(huge, big, &t, NULL), AIOS_ELIMIT);
-        free(huge);
+        aios_free(huge);
     }
 }
 
@@ -399,6 +428,17 @@ static void test_context_build(void)
     /* the caller's messages are not modified */
     CHECK(json_is_null(json_object_get(json_array_get(msgs, 0), "content")));
     json_decref(ctx);
+    json_t *typed = json_loads(
+        "[{\"role\": \"developer\", \"content\": \"d\"}, {\"role\": \"user\", \"content\": "
+        "[{\"type\": \"text\", \"text\": \"a\"}, {\"type\": \"image_url\", \"image_url\": {}}, "
+        "{\"type\": \"text\", \"text\": \"b\"}]}]",
+        0, NULL);
+    CHECK_EQ_INT(aios_chat_context_build(typed, NULL, false, "", "", &ctx, NULL), AIOS_OK);
+    json_t *ms = json_object_get(ctx, "messages");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(ms, 0), "role")), "system");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(ms, 1), "content")), "a\nb");
+    json_decref(ctx);
+    json_decref(typed);
     CHECK(aios_chat_context_build(json_object_get(msgs, "x"), NULL, true, "", "", &ctx, NULL) !=
           AIOS_OK);
     json_decref(msgs);

@@ -120,8 +120,8 @@ static void test_add_rules(void)
     CHECK_EQ_INT(v, 1);
     CHECK_EQ_INT(add(st, "llama", 'b', "base", &v, &err), AIOS_OK);
     CHECK_EQ_INT(v, 2);
-    /* Kind must not contradict the model. */
-    CHECK_EQ_INT(add(st, "llama", 'c', "proprietary", &v, &err), AIOS_EINVAL);
+    /* Kind must not contradict the model (a conflict with what is stored). */
+    CHECK_EQ_INT(add(st, "llama", 'c', "proprietary", &v, &err), AIOS_ESTATE);
     CHECK(strstr(err.msg, "registered as base") != NULL);
     CHECK_EQ_INT(add(st, "llama", 'c', "other", &v, &err), AIOS_EINVAL);
     /* The same file twice in one model is refused; in another model not. */
@@ -528,6 +528,140 @@ static void test_inspect_bad_files(void)
     CHECK_EQ_INT(aios_registry_inspect(dir, NULL, NULL, &f, &err), AIOS_EINVAL);
 }
 
+/* Names of a search result, comma-joined into out. */
+static void search_names(aios_store *st, const char *filter, int max, const char *token, char *out,
+                         size_t size, char *next, size_t nsize)
+{
+    struct aios_registry_query q = {.filter = filter, .max_results = max, .page_token = token};
+    json_t *j = NULL;
+    struct aios_err err;
+    int rc = aios_registry_search_to_json(st, &q, &j, &err);
+    CHECK_MSG(rc == AIOS_OK, "%s: %s", filter ? filter : "(null)", err.msg);
+    out[0] = 0;
+    if (next)
+        next[0] = 0;
+    if (rc)
+        return;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(j, "registered_models"), i, m)
+    {
+        if (i)
+            aios_strlcpy(out + strlen(out), ",", size - strlen(out));
+        aios_strlcpy(out + strlen(out), jstr(m, "name"), size - strlen(out));
+    }
+    json_t *t = json_object_get(j, "next_page_token");
+    if (next && t)
+        aios_strlcpy(next, json_string_value(t), nsize);
+    json_decref(j);
+}
+
+static void test_search(void)
+{
+    aios_store *st = open_mem();
+    struct aios_err err;
+    int64_t v;
+    CHECK_EQ_INT(add(st, "alpha", 'a', NULL, &v, &err), AIOS_OK);
+    CHECK_EQ_INT(add(st, "beta", 'b', "proprietary", &v, &err), AIOS_OK);
+    CHECK_EQ_INT(add(st, "Llama-2", 'c', NULL, &v, &err), AIOS_OK);
+    CHECK_EQ_INT(add(st, "llama-3", 'd', NULL, &v, &err), AIOS_OK);
+    CHECK_EQ_INT(add(st, "llama-3.1", 'e', "proprietary", &v, &err), AIOS_OK);
+    char got[512], next[256];
+    search_names(st, NULL, 0, NULL, got, sizeof got, next, sizeof next);
+    CHECK_EQ_STR(got, "Llama-2,alpha,beta,llama-3,llama-3.1"); /* byte order */
+    CHECK_EQ_STR(next, "");
+    search_names(st, "name LIKE 'l%'", 0, NULL, got, sizeof got, NULL, 0);
+    CHECK_EQ_STR(got, "llama-3,llama-3.1");
+    search_names(st, "name ilike 'L%'", 0, NULL, got, sizeof got, NULL, 0);
+    CHECK_EQ_STR(got, "Llama-2,llama-3,llama-3.1");
+    search_names(st, "name LIKE '%a-_'", 0, NULL, got, sizeof got, NULL, 0);
+    CHECK_EQ_STR(got, "Llama-2,llama-3");
+    search_names(st, "name LIKE '%%a%a%'", 0, NULL, got, sizeof got, NULL, 0);
+    CHECK_EQ_STR(got, "Llama-2,alpha,llama-3,llama-3.1");
+    search_names(st, " kind = \"proprietary\" AND name != 'beta' ", 0, NULL, got, sizeof got, NULL,
+                 0);
+    CHECK_EQ_STR(got, "llama-3.1");
+    search_names(st, "name = 'nope'", 0, NULL, got, sizeof got, NULL, 0);
+    CHECK_EQ_STR(got, "");
+    /* Pages of 2 cover everything once, in order; the last has no token. */
+    char all[512] = "", tok[256] = "";
+    int pages = 0;
+    do {
+        char t[256];
+        aios_strlcpy(t, tok, sizeof t);
+        search_names(st, NULL, 2, pages ? t : NULL, got, sizeof got, tok, sizeof tok);
+        if (all[0] && got[0])
+            aios_strlcpy(all + strlen(all), ",", sizeof all - strlen(all));
+        aios_strlcpy(all + strlen(all), got, sizeof all - strlen(all));
+        pages++;
+    } while (tok[0] && pages < 10);
+    CHECK_EQ_STR(all, "Llama-2,alpha,beta,llama-3,llama-3.1");
+    CHECK_EQ_INT(pages, 3);
+    /* Bad input. */
+    const char *bad[] = {
+        "foo = 'x'", "name ~ 'x'",     "name = x",    "name = 'x", "name = 'x' OR kind = 'base'",
+        "name LIKE", "name = 'x' AND", "tags.k = 'v'"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct aios_registry_query q = {.filter = bad[i]};
+        json_t *j = NULL;
+        CHECK_MSG(aios_registry_search_to_json(st, &q, &j, &err) == AIOS_EINVAL, "%s", bad[i]);
+        CHECK(j == NULL);
+        CHECK(strstr(err.msg, "filter") != NULL);
+        CHECK_EQ_INT(aios_registry_filter_check(bad[i], &err), AIOS_EINVAL);
+    }
+    CHECK_EQ_INT(aios_registry_filter_check("name LIKE 'x%'", &err), AIOS_OK);
+    struct aios_registry_query q = {.max_results = 1001};
+    json_t *j = NULL;
+    CHECK_EQ_INT(aios_registry_search_to_json(st, &q, &j, &err), AIOS_EINVAL);
+    CHECK(strstr(err.msg, "max_results") != NULL);
+    q = (struct aios_registry_query){.page_token = "not a name"};
+    CHECK_EQ_INT(aios_registry_search_to_json(st, &q, &j, &err), AIOS_EINVAL);
+    CHECK(strstr(err.msg, "page_token") != NULL);
+    aios_store_close(st);
+}
+
+static void test_find_sha_verify(void)
+{
+    aios_store *st = open_mem();
+    struct aios_err err;
+    int64_t v;
+    CHECK_EQ_INT(add(st, "zeta", 'a', NULL, &v, &err), AIOS_OK);
+    CHECK_EQ_INT(add(st, "alpha", 'a', NULL, &v, &err), AIOS_OK);
+    char ref[160], sha[65];
+    memset(sha, 'a', 64);
+    sha[64] = 0;
+    /* The first registered wins, not the first by name. */
+    CHECK_EQ_INT(aios_registry_find_sha(st, sha, ref, sizeof ref, &err), AIOS_OK);
+    CHECK_EQ_STR(ref, "zeta@1");
+    memset(sha, 'f', 64);
+    CHECK_EQ_INT(aios_registry_find_sha(st, sha, ref, sizeof ref, &err), AIOS_ENOTFOUND);
+    aios_store_close(st);
+
+    /* verify: the registered hash and size against the file's. */
+    const char *dir = test_tmpdir("registry_verify");
+    char path[512];
+    snprintf(path, sizeof path, "%s/m.gguf", dir);
+    const char data[] = "not really a model, but verify only hashes";
+    CHECK_EQ_INT(aios_write_file_atomic(path, data, sizeof data - 1, &err), AIOS_OK);
+    char hex[65];
+    aios_sha256_hex(data, sizeof data - 1, hex);
+    struct aios_store_model_version mv = {
+        .path = path, .sha256 = hex, .size_bytes = (int64_t)sizeof data - 1};
+    CHECK_EQ_INT(aios_registry_verify(&mv, "m@1", NULL, NULL, &err), AIOS_OK);
+    char changed[sizeof data];
+    memcpy(changed, data, sizeof data);
+    changed[5] ^= 1; /* same size, one bit off */
+    CHECK_EQ_INT(aios_write_file_atomic(path, changed, sizeof data - 1, &err), AIOS_OK);
+    CHECK_EQ_INT(aios_registry_verify(&mv, "m@1", NULL, NULL, &err), AIOS_ESTATE);
+    CHECK(strstr(err.msg, "no longer matches m@1") != NULL);
+    CHECK(strstr(err.msg, "sha256") != NULL);
+    CHECK_EQ_INT(aios_write_file_atomic(path, data, 3, &err), AIOS_OK);
+    CHECK_EQ_INT(aios_registry_verify(&mv, "m@1", NULL, NULL, &err), AIOS_ESTATE);
+    CHECK(strstr(err.msg, "bytes") != NULL);
+    unlink(path);
+    CHECK_EQ_INT(aios_registry_verify(&mv, "m@1", NULL, NULL, &err), AIOS_ENOTFOUND);
+}
+
 int main(void)
 {
     TEST_RUN(test_names_aliases_tags);
@@ -536,6 +670,8 @@ int main(void)
     TEST_RUN(test_resolve_alias_remove);
     TEST_RUN(test_add_is_atomic);
     TEST_RUN(test_json);
+    TEST_RUN(test_search);
+    TEST_RUN(test_find_sha_verify);
     TEST_RUN(test_inspect_fixture);
     TEST_RUN(test_inspect_bad_files);
     TEST_EXIT();

@@ -374,13 +374,15 @@ static void test_completion_echo_logprobs(void)
     CHECK_EQ_INT(r.status, 200);
     json_t *v = parse_body(&r);
     json_t *c = json_array_get(json_object_get(v, "choices"), 0);
-    /* token prompt [72,105] is "Hi" through the backend's detokenize */
-    CHECK_EQ_STR(json_string_value(json_object_get(c, "text")), "Hitok0 tok1 ");
+    /* With logprobs the prompt is the backend's to send, token by token
+     * with log-probabilities (the fake backend sends none), so the server
+     * echoes no text of its own. */
+    CHECK_EQ_STR(json_string_value(json_object_get(c, "text")), "tok0 tok1 ");
     json_t *lp = json_object_get(c, "logprobs");
     json_t *offs = json_object_get(lp, "text_offset");
     CHECK_EQ_INT(json_array_size(offs), 2);
-    CHECK_EQ_INT(json_integer_value(json_array_get(offs, 0)), 2);
-    CHECK_EQ_INT(json_integer_value(json_array_get(offs, 1)), 7);
+    CHECK_EQ_INT(json_integer_value(json_array_get(offs, 0)), 0);
+    CHECK_EQ_INT(json_integer_value(json_array_get(offs, 1)), 5);
     CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(lp, "tokens"), 1)), "tok1 ");
     CHECK_NEAR(json_number_value(json_array_get(json_object_get(lp, "token_logprobs"), 0)), -0.5,
                0);
@@ -579,12 +581,14 @@ static void test_disconnect_while_silent(void)
          "\"max_tokens\":2,\"stream\":true}",
          &r);
     uint64_t hung_up = aios_time_ns();
-    for (int i = 0; i < 400 && atomic_load(&jobs_cancelled) == before; i++)
+    for (int i = 0; i < 800 && atomic_load(&jobs_cancelled) == before; i++)
         usleep(5000);
     CHECK_EQ_INT(atomic_load(&jobs_cancelled), before + 1);
-    /* Same bound as above; the first token would come only after 5 s. */
+    /* The server polls every 50 ms; the bound leaves room for a loaded CI
+     * machine and still proves the hang-up (not the first token, due only
+     * after 5 s) ended the job. */
     double lag = (double)(atomic_load(&last_cancel_ns) - hung_up) * 1e-9;
-    CHECK_MSG(lag < 1.0, "cancel %.3f s after the hang-up", lag);
+    CHECK_MSG(lag < 2.5, "cancel %.3f s after the hang-up", lag);
     aios_buf_free(&r.body);
 
     /* The same for a non-streamed request (the handler waits, not a reader). */
@@ -592,11 +596,11 @@ static void test_disconnect_while_silent(void)
     http("POST", "/v1/completions", "{\"model\":\"fake\",\"prompt\":\"silent\",\"max_tokens\":2}",
          &r);
     hung_up = aios_time_ns();
-    for (int i = 0; i < 400 && atomic_load(&jobs_cancelled) == before; i++)
+    for (int i = 0; i < 800 && atomic_load(&jobs_cancelled) == before; i++)
         usleep(5000);
     CHECK_EQ_INT(atomic_load(&jobs_cancelled), before + 1);
     lag = (double)(atomic_load(&last_cancel_ns) - hung_up) * 1e-9;
-    CHECK_MSG(lag < 1.0, "cancel %.3f s after the hang-up", lag);
+    CHECK_MSG(lag < 2.5, "cancel %.3f s after the hang-up", lag);
     aios_buf_free(&r.body);
     wait_jobs();
 }

@@ -387,6 +387,23 @@ static void test_bpe(void)
     aios_free(word);
     aios_llm_vocab_free(v);
 
+    /* Tekken's pattern backtracks through long letter runs: PCRE2's default
+     * 32 KiB JIT stack runs out and the split retries with a larger one */
+    CHECK(load(bpe_writer("tekken"), &v, &err) == AIOS_OK);
+    if (v) {
+        size_t ln = 200000;
+        char *letters = aios_malloc(ln);
+        memset(letters, 'a', ln);
+        aios_llm_tokens_init(&t, 0);
+        CHECK_MSG(aios_llm_tokenize(v, letters, ln, 0, &t, &err) == AIOS_OK, "%s", err.msg);
+        s = detok(v, t.ids, t.n, 0);
+        CHECK(s && strlen(s) == ln && memcmp(s, letters, ln) == 0);
+        aios_free(s);
+        aios_llm_tokens_free(&t);
+        aios_free(letters);
+        aios_llm_vocab_free(v);
+    }
+
     /* llama-bpe adds BOS by default and looks whole words up first */
     CHECK(load(bpe_writer("llama-bpe"), &v, &err) == AIOS_OK);
     if (v) {
