@@ -441,6 +441,84 @@ static const struct aios_prepared prepared_q4_K = {
     .dot4 = dot4_q4_K_p,
 };
 
+/* ---- Q5_K against the same prepared activations ------------------------ */
+
+static inline void q5k_unpack(const struct block_q5_K *x, __m128i *sm, __m512i sc[4], __m512i lo[2],
+                              __m512i hi[2])
+{
+    const __m512i m4z = _mm512_set1_epi8(0xF), sixteen = _mm512_set1_epi8(16);
+    *sm = k4_scales_mins(x->scales);
+    const __m512i scv = _mm512_cvtepu8_epi32(*sm);
+    sc[0] = pick2(scv, 0, 2);
+    sc[1] = pick2(scv, 1, 3);
+    sc[2] = pick2(scv, 4, 6);
+    sc[3] = pick2(scv, 5, 7);
+    const __m512i hb2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x->qh));
+    for (int h = 0; h < 2; h++) {
+        const int j = 2 * h; /* sub-block pairs j and j + 1 */
+        const __m512i b = _mm512_loadu_si512((const void *)(x->qs + 64 * h));
+        /* +16 where sub-block k's bit k of qh is set */
+        const __mmask64 klo = _mm512_test_epi8_mask(
+            hb2, _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))),
+                                    _mm256_set1_epi8((char)(1 << (2 * j + 2))), 1));
+        const __mmask64 khi = _mm512_test_epi8_mask(
+            hb2, _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j + 1))),
+                                    _mm256_set1_epi8((char)(1 << (2 * j + 3))), 1));
+        lo[h] = _mm512_and_si512(b, m4z);
+        hi[h] = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4z);
+        lo[h] = _mm512_mask_add_epi8(lo[h], klo, lo[h], sixteen);
+        hi[h] = _mm512_mask_add_epi8(hi[h], khi, hi[h], sixteen);
+    }
+}
+
+static void dot_q5_K_p(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const struct block_q5_K *x = vx;
+    const struct q8kp *y = vy;
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m128i sm;
+        __m512i sc[4], lo[2], hi[2];
+        q5k_unpack(&x[i], &sm, sc, lo, hi);
+        __m512i sumi = q4k_block(&y[i], sc, lo, hi);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(y[i].d * h2f(x[i].dmin)),
+                            _mm_cvtepi32_ps(q4k_minsum(sm, &y[i])), accm);
+    }
+    *s = hsum16(acc) - hsum4(accm);
+}
+
+static void dot4_q5_K_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    const struct block_q5_K *x = vx;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    __m128 accm[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m128i sm;
+        __m512i sc[4], lo[2], hi[2];
+        q5k_unpack(&x[i], &sm, sc, lo, hi);
+        const float dx = h2f(x[i].d), dminx = h2f(x[i].dmin);
+        for (int c = 0; c < 4; c++) {
+            const struct q8kp *y = (const struct q8kp *)COL(vy, c, ys) + i;
+            __m512i sumi = q4k_block(y, sc, lo, hi);
+            acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * dx), _mm512_cvtepi32_ps(sumi), acc[c]);
+            accm[c] = _mm_fmadd_ps(_mm_set1_ps(y->d * dminx), _mm_cvtepi32_ps(q4k_minsum(sm, y)),
+                                   accm[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        s[c] = hsum16(acc[c]) - hsum4(accm[c]);
+}
+
+static const struct aios_prepared prepared_q5_K = {
+    .row_size = q8kp_row_size,
+    .prepare = q8kp_prepare,
+    .dot = dot_q5_K_p,
+    .dot4 = dot4_q5_K_p,
+};
+
 const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type)
 {
     switch (type) {
@@ -448,6 +526,8 @@ const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type)
         return &prepared_q4_0;
     case AIOS_GGML_Q4_K:
         return &prepared_q4_K;
+    case AIOS_GGML_Q5_K:
+        return &prepared_q5_K;
     default:
         return NULL;
     }
