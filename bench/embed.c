@@ -18,10 +18,11 @@
 #include <sys/stat.h>
 
 static const char *const words[] = {
-    "disk",    "usage",  "on",      "the",   "volume", "exceeded", "threshold", "alert",  "node",
-    "cpu",     "load",   "memory",  "kafka", "broker", "lag",      "consumer",  "group",  "restart",
-    "service", "failed", "timeout", "after", "30s",    "/var/log", "10.2.3.4",  "error:", "nginx",
-    "upstream", "502",   "latency", "p99",   "ms",     "database", "replica",   "is",     "behind",
+    "disk",     "usage",   "on",      "the",      "volume",  "exceeded", "threshold", "alert",
+    "node",     "cpu",     "load",    "memory",   "kafka",   "broker",   "lag",       "consumer",
+    "group",    "restart", "service", "failed",   "timeout", "after",    "30s",       "/var/log",
+    "10.2.3.4", "error:",  "nginx",   "upstream", "502",     "latency",  "p99",       "ms",
+    "database", "replica", "is",      "behind",
 };
 
 int main(int argc, char **argv)
@@ -38,7 +39,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--types LIST] [--threads N] [--texts N] [--dir DIR]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--types LIST] [--threads N] [--texts N] [--dir DIR]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -85,8 +87,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        struct aios_ctx_params cp = {.n_ctx = 512, .n_seq = 16, .n_batch = 2048, .kv_f32 = true,
-                                     .n_threads = threads};
+        struct aios_ctx_params cp = {
+            .n_ctx = 512, .n_seq = 16, .n_batch = 2048, .kv_f32 = true, .n_threads = threads};
         if (aios_ctx_create(m, &cp, &ctx, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;

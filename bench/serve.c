@@ -81,8 +81,9 @@ static void *client(void *arg)
             break;
         struct aios_buf body;
         aios_buf_init(&body, 0);
-        aios_buf_printf(&body, "{\"model\":\"%s\",\"stream\":true,\"max_tokens\":%d,\"ignore_eos\":true,"
-                               "\"temperature\":0,\"prompt\":\"request %d:",
+        aios_buf_printf(&body,
+                        "{\"model\":\"%s\",\"stream\":true,\"max_tokens\":%d,\"ignore_eos\":true,"
+                        "\"temperature\":0,\"prompt\":\"request %d:",
                         sh->model, sh->max_tokens, i);
         for (int w = 0; w < sh->prompt_words; w++)
             aios_buf_printf(&body, " alarm%d", (i * 7 + w) % 97);
@@ -103,7 +104,8 @@ static void *client(void *arg)
         r->ttft = st.first - st.t0;
         r->latency = end - st.t0;
         r->max_gap = st.max_gap;
-        r->chunks = st.chunks > 0 ? st.chunks - 1 : 0; /* the last chunk only carries finish_reason */
+        r->chunks =
+            st.chunks > 0 ? st.chunks - 1 : 0; /* the last chunk only carries finish_reason */
         aios_buf_free(&body);
     }
     curl_slist_free_all(hdr);
@@ -136,8 +138,8 @@ static pid_t start_server(const char *model_path, int threads, int parallel, cha
         snprintf(par, sizeof par, "%d", parallel);
         snprintf(m, sizeof m, "bench=%s", model_path);
         freopen("/dev/null", "w", stderr);
-        execl("build/aios", "aios", "serve", "--port", p, "--threads", t, "--parallel", par, "--ctx",
-              "1024", "--model", m, (char *)NULL);
+        execl("build/aios", "aios", "serve", "--port", p, "--threads", t, "--parallel", par,
+              "--ctx", "1024", "--model", m, (char *)NULL);
         _exit(127);
     }
     /* Wait for /health. */
@@ -175,8 +177,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = (int)strtol(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: %s [--url URL --model NAME] [--clients 1,8,32] [--requests N]\n"
-                            "       [--prompt-tokens N] [--max-tokens N] [--threads N]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--url URL --model NAME] [--clients 1,8,32] [--requests N]\n"
+                    "       [--prompt-tokens N] [--max-tokens N] [--threads N]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -220,8 +224,11 @@ int main(int argc, char **argv)
         if (C < 1)
             continue;
         int total = requests > 0 ? requests : (2 * C > 8 ? 2 * C : 8);
-        struct shared sh = {.url = url, .model = model, .prompt_words = words,
-                            .max_tokens = max_tokens, .total = total};
+        struct shared sh = {.url = url,
+                            .model = model,
+                            .prompt_words = words,
+                            .max_tokens = max_tokens,
+                            .total = total};
         pthread_mutex_init(&sh.lock, NULL);
         sh.res = calloc((size_t)total, sizeof *sh.res);
         pthread_t *th = calloc((size_t)C, sizeof *th);
@@ -231,7 +238,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < C; i++)
             pthread_join(th[i], NULL);
         double wall = aios_time_s() - t0;
-        double *ttft = calloc((size_t)total, sizeof *ttft), *tpot = calloc((size_t)total, sizeof *tpot);
+        double *ttft = calloc((size_t)total, sizeof *ttft),
+               *tpot = calloc((size_t)total, sizeof *tpot);
         int ok = 0;
         long out_tokens = 0;
         double max_gap = 0;
@@ -246,8 +254,9 @@ int main(int argc, char **argv)
             ok++;
         }
         printf("%-8d %6d %8.2f %10.1f %9.2fs %9.2fs %8.0fms %8.0fms %8.2fs%s\n", C, ok, ok / wall,
-               out_tokens / wall, pct(ttft, ok, 0.5), pct(ttft, ok, 0.99), 1000 * pct(tpot, ok, 0.5),
-               1000 * pct(tpot, ok, 0.99), max_gap, ok < total ? "  (some requests failed)" : "");
+               out_tokens / wall, pct(ttft, ok, 0.5), pct(ttft, ok, 0.99),
+               1000 * pct(tpot, ok, 0.5), 1000 * pct(tpot, ok, 0.99), max_gap,
+               ok < total ? "  (some requests failed)" : "");
         fflush(stdout);
         free(ttft);
         free(tpot);

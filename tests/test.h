@@ -47,7 +47,7 @@ static int test_checks AIOS_TEST_UNUSED_ATTR;
 #define CHECK_EQ_STR(a, b)                                                                         \
     do {                                                                                           \
         const char *sa_ = (a), *sb_ = (b);                                                         \
-        CHECK_MSG(sa_ && sb_ && strcmp(sa_, sb_) == 0, "\"%s\" != \"%s\"", sa_ ? sa_ : "(null)",   \
+        CHECK_MSG(sa_ &&sb_ &&strcmp(sa_, sb_) == 0, "\"%s\" != \"%s\"", sa_ ? sa_ : "(null)",     \
                   sb_ ? sb_ : "(null)");                                                           \
     } while (0)
 

@@ -32,23 +32,23 @@
 /* ---- status codes ------------------------------------------------------ */
 
 /* One table: the enum and the strings are generated from it. */
-#define AIOS_STATUS_TABLE(X)                                                   \
-    X(OK, 0, "ok")                                                             \
-    X(ENOMEM, -1, "out of memory")                                             \
-    X(EINVAL, -2, "invalid argument")                                          \
-    X(EIO, -3, "input/output error")                                           \
-    X(EFORMAT, -4, "malformed or corrupt data")                                \
-    X(ENOTFOUND, -5, "not found")                                              \
-    X(EEXIST, -6, "already exists")                                            \
-    X(ELIMIT, -7, "limit exceeded")                                            \
-    X(EUNSUPPORTED, -8, "not supported")                                       \
-    X(EPARSE, -9, "parse error")                                               \
-    X(ERANGE, -10, "value out of range")                                       \
-    X(EBUSY, -11, "resource busy")                                             \
-    X(EAUTH, -12, "not authorised")                                            \
-    X(ECANCELLED, -13, "cancelled")                                            \
-    X(ETIMEOUT, -14, "timed out")                                              \
-    X(ESTATE, -15, "invalid state")                                            \
+#define AIOS_STATUS_TABLE(X)                                                                       \
+    X(OK, 0, "ok")                                                                                 \
+    X(ENOMEM, -1, "out of memory")                                                                 \
+    X(EINVAL, -2, "invalid argument")                                                              \
+    X(EIO, -3, "input/output error")                                                               \
+    X(EFORMAT, -4, "malformed or corrupt data")                                                    \
+    X(ENOTFOUND, -5, "not found")                                                                  \
+    X(EEXIST, -6, "already exists")                                                                \
+    X(ELIMIT, -7, "limit exceeded")                                                                \
+    X(EUNSUPPORTED, -8, "not supported")                                                           \
+    X(EPARSE, -9, "parse error")                                                                   \
+    X(ERANGE, -10, "value out of range")                                                           \
+    X(EBUSY, -11, "resource busy")                                                                 \
+    X(EAUTH, -12, "not authorised")                                                                \
+    X(ECANCELLED, -13, "cancelled")                                                                \
+    X(ETIMEOUT, -14, "timed out")                                                                  \
+    X(ESTATE, -15, "invalid state")                                                                \
     X(EINTERNAL, -16, "internal error")
 
 enum aios_status {
@@ -236,9 +236,9 @@ int aios_cpu_count(void);
 
 /* ---- time -------------------------------------------------------------- */
 
-uint64_t aios_time_ns(void);      /* monotonic */
-double aios_time_s(void);         /* monotonic, seconds */
-int64_t aios_wall_ms(void);       /* Unix epoch milliseconds */
+uint64_t aios_time_ns(void); /* monotonic */
+double aios_time_s(void);    /* monotonic, seconds */
+int64_t aios_wall_ms(void);  /* Unix epoch milliseconds */
 /* ISO 8601 UTC ("2026-11-29T09:00:00Z") of epoch ms into buf (>= 32 bytes). */
 const char *aios_fmt_time_iso(int64_t epoch_ms, char *buf, size_t size);
 
@@ -318,7 +318,6 @@ enum aios_cfg_source aios_config_source(const aios_config *c, const char *name);
 const char *aios_cfg_source_str(enum aios_cfg_source s);
 /* Where the file values came from (for `aios config show`), or NULL. */
 const char *aios_config_file_path(const aios_config *c);
-
 
 /* The data directory (setting data_dir) holds everything the platform
  * stores. Creates it if needed and writes data_dir/rel into out. */

@@ -118,14 +118,22 @@ const char *aios_cpu_features_str(const struct aios_cpu *c, char *buf, size_t si
         bool on;
         const char *name;
     } f[] = {
-        {c->sse42, "sse4.2"},         {c->avx, "avx"},
-        {c->avx2, "avx2"},            {c->fma, "fma"},
-        {c->f16c, "f16c"},            {c->bmi2, "bmi2"},
-        {c->avxvnni, "avx-vnni"},     {c->avx512f, "avx512f"},
-        {c->avx512bw, "avx512bw"},    {c->avx512vl, "avx512vl"},
-        {c->avx512dq, "avx512dq"},    {c->avx512vnni, "avx512vnni"},
-        {c->avx512bf16, "avx512bf16"}, {c->amx_tile, "amx-tile"},
-        {c->amx_int8, "amx-int8"},    {c->amx_bf16, "amx-bf16"},
+        {c->sse42, "sse4.2"},
+        {c->avx, "avx"},
+        {c->avx2, "avx2"},
+        {c->fma, "fma"},
+        {c->f16c, "f16c"},
+        {c->bmi2, "bmi2"},
+        {c->avxvnni, "avx-vnni"},
+        {c->avx512f, "avx512f"},
+        {c->avx512bw, "avx512bw"},
+        {c->avx512vl, "avx512vl"},
+        {c->avx512dq, "avx512dq"},
+        {c->avx512vnni, "avx512vnni"},
+        {c->avx512bf16, "avx512bf16"},
+        {c->amx_tile, "amx-tile"},
+        {c->amx_int8, "amx-int8"},
+        {c->amx_bf16, "amx-bf16"},
     };
     size_t used = 0;
     if (size)

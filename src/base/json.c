@@ -82,8 +82,8 @@ static const char *type_name(const json_t *v)
 
 /* Common lookup: AIOS_OK with *v set, AIOS_OK with *v NULL (optional and
  * absent), or an error. */
-static int lookup(const json_t *obj, const char *path, const char *key, bool required,
-                  json_t **v, struct aios_err *err)
+static int lookup(const json_t *obj, const char *path, const char *key, bool required, json_t **v,
+                  struct aios_err *err)
 {
     *v = NULL;
     if (!json_is_object(obj))
@@ -92,8 +92,8 @@ static int lookup(const json_t *obj, const char *path, const char *key, bool req
     json_t *f = json_object_get(obj, key);
     if (!f || json_is_null(f)) {
         if (required)
-            return aios_err_set(err, AIOS_EINVAL, "%s%s%s: required field is missing",
-                                PATH(path), SEP(path), key);
+            return aios_err_set(err, AIOS_EINVAL, "%s%s%s: required field is missing", PATH(path),
+                                SEP(path), key);
         return AIOS_OK;
     }
     *v = f;
@@ -103,8 +103,8 @@ static int lookup(const json_t *obj, const char *path, const char *key, bool req
 static int wrong(const char *path, const char *key, const char *want, const json_t *v,
                  struct aios_err *err)
 {
-    return aios_err_set(err, AIOS_EINVAL, "%s%s%s: expected %s, got %s", PATH(path), SEP(path),
-                        key, want, type_name(v));
+    return aios_err_set(err, AIOS_EINVAL, "%s%s%s: expected %s, got %s", PATH(path), SEP(path), key,
+                        want, type_name(v));
 }
 
 int aios_json_get_str(const json_t *obj, const char *path, const char *key, bool required,

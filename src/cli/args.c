@@ -33,7 +33,8 @@ void aios_cli_help(FILE *f, const struct aios_cmd_spec *spec)
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "",
                      o->metavar ? o->metavar : "");
-        fprintf(f, "  %-28s %s%s\n", left, o->help, o->kind == AIOS_OPT_STRLIST ? " (repeatable)" : "");
+        fprintf(f, "  %-28s %s%s\n", left, o->help,
+                o->kind == AIOS_OPT_STRLIST ? " (repeatable)" : "");
     }
     fprintf(f, "  %-28s %s\n", "-h, --help", "show this help");
     fprintf(f, "\nsettings (any command; see `aios config show`):\n");
@@ -211,7 +212,8 @@ int aios_cli_parse(struct aios_cli *cli, const struct aios_cmd_spec *spec, int a
             return rc;
     }
     if (*npos < spec->min_pos)
-        return aios_cli_usage_error(spec, "missing argument%s", spec->min_pos - *npos > 1 ? "s" : "");
+        return aios_cli_usage_error(spec, "missing argument%s",
+                                    spec->min_pos - *npos > 1 ? "s" : "");
     if (spec->max_pos >= 0 && *npos > spec->max_pos)
         return aios_cli_usage_error(spec, "unexpected argument '%s'", pos[spec->max_pos]);
     return AIOS_EXIT_OK;

@@ -20,8 +20,9 @@ static int apikey_add(struct aios_cli *cli, int argc, char **argv)
         .name = "apikey add",
         .usage = "[--label TEXT] [--key KEY]",
         .summary = "Create an API key and store its SHA-256 hash in DATA_DIR/api-keys.",
-        .description = "The key is printed once; only its hash is kept. `aios serve` accepts every\n"
-                       "stored key (restart it to pick up new ones).",
+        .description =
+            "The key is printed once; only its hash is kept. `aios serve` accepts every\n"
+            "stored key (restart it to pick up new ones).",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 0,

@@ -11,16 +11,18 @@ int aios_cmd_embed(struct aios_cli *cli, int argc, char **argv)
     bool json = false;
     struct aios_opt opts[] = {
         {"model", 'm', AIOS_OPT_STR, &model, "FILE", "GGUF embedding model (bert family)"},
-        {"json", 0, AIOS_OPT_BOOL, &json, NULL, "print a JSON array of arrays, in the order of the texts"},
+        {"json", 0, AIOS_OPT_BOOL, &json, NULL,
+         "print a JSON array of arrays, in the order of the texts"},
         {0},
     };
     const struct aios_cmd_spec spec = {
         .name = "embed",
         .usage = "-m MODEL [--json] TEXT...",
         .summary = "Print one embedding vector per text.",
-        .description = "Texts are run together in batches. Vectors are pooled and normalised as the\n"
-                       "model's metadata says (CLS or mean pooling, L2 norm). Without --json each\n"
-                       "vector is one line of space-separated numbers.",
+        .description =
+            "Texts are run together in batches. Vectors are pooled and normalised as the\n"
+            "model's metadata says (CLS or mean pooling, L2 norm). Without --json each\n"
+            "vector is one line of space-separated numbers.",
         .opts = opts,
         .min_pos = 1,
         .max_pos = -1,
@@ -46,12 +48,13 @@ int aios_cmd_embed(struct aios_cli *cli, int argc, char **argv)
     if (aios_model_load(model, &m, &err) || aios_llm_vocab_load(aios_model_gguf(m), &v, &err))
         goto fail;
     if (aios_model_hparams(m)->arch != AIOS_ARCH_BERT) {
-        aios_err_set(&err, AIOS_EUNSUPPORTED, "%s: architecture '%s' is not an embedding model (bert)",
-                     model, aios_model_hparams(m)->arch_name);
+        aios_err_set(&err, AIOS_EUNSUPPORTED,
+                     "%s: architecture '%s' is not an embedding model (bert)", model,
+                     aios_model_hparams(m)->arch_name);
         goto fail;
     }
-    struct aios_ctx_params cp = {.n_ctx = 0, .n_seq = 8, .kv_f32 = true,
-                                 .n_threads = aios_cli_threads(cli)};
+    struct aios_ctx_params cp = {
+        .n_ctx = 0, .n_seq = 8, .kv_f32 = true, .n_threads = aios_cli_threads(cli)};
     cp.n_batch = aios_model_hparams(m)->n_ctx_train;
     if (aios_ctx_create(m, &cp, &ctx, &err))
         goto fail;

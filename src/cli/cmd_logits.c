@@ -70,7 +70,8 @@ int aios_cmd_logits(struct aios_cli *cli, int argc, char **argv)
     const struct aios_cmd_spec spec = {
         .name = "logits",
         .usage = "-m MODEL --tokens 1,2,3 --out FILE",
-        .summary = "Run token ids through a model as one batch and write the logits of every position.",
+        .summary =
+            "Run token ids through a model as one batch and write the logits of every position.",
         .description = "The output is little-endian float32, row-major: positions x vocabulary.\n"
                        "The KV cache is F32 (the precision llama.cpp's references use) unless\n"
                        "--kv-f16 is given. For embedding models (bert) the rows are the final\n"
@@ -100,7 +101,10 @@ int aios_cmd_logits(struct aios_cli *cli, int argc, char **argv)
     }
     if (aios_model_load(model, &m, &err))
         goto fail;
-    struct aios_ctx_params cp = {.n_ctx = n, .n_seq = 1, .n_batch = n, .kv_f32 = !kv_f16,
+    struct aios_ctx_params cp = {.n_ctx = n,
+                                 .n_seq = 1,
+                                 .n_batch = n,
+                                 .kv_f32 = !kv_f16,
                                  .n_threads = aios_cli_threads(cli)};
     if (aios_ctx_create(m, &cp, &ctx, &err))
         goto fail;

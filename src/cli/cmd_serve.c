@@ -263,8 +263,8 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
     if (aios_server_key_count(srv) == 0)
         printf("aios: no API key set: requests are not authenticated (use --api-key KEY)\n");
     if (models.n == 0)
-        printf(
-            "aios: no model loaded; start with `--model NAME=path/to/model.gguf` or register one (`aios model add FILE --name NAME`) and use `--model NAME`\n");
+        printf("aios: no model loaded; start with `--model NAME=path/to/model.gguf` or register "
+               "one (`aios model add FILE --name NAME`) and use `--model NAME`\n");
     else if (!have_backend)
         for (int i = 0; i < models.n; i++)
             printf("aios: model %s (%s) noted, but this build has no inference engine yet\n",

@@ -66,7 +66,8 @@ static int config_show(struct aios_cli *cli, int argc, char **argv)
             json_t *e = json_object();
             json_object_set_new(e, "value", json_string(aios_config_str(cli->cfg, d->name)));
             json_object_set_new(
-                e, "source", json_string(aios_cfg_source_str(aios_config_source(cli->cfg, d->name))));
+                e, "source",
+                json_string(aios_cfg_source_str(aios_config_source(cli->cfg, d->name))));
             json_object_set_new(o, d->name, e);
         }
         char *s = aios_json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -162,8 +162,11 @@ static void finish(aios_engine *e, struct slot *s, enum aios_finish why, const c
         aios_buf_init(&out, 0);
         const char *hit;
         if (release_text(s, true, &hit, &out) == AIOS_OK && out.len) {
-            struct aios_gen_event ev = {.kind = AIOS_GEN_TOKEN, .text = out.data, .len = out.len,
-                                        .token = -1, .logprob = NAN};
+            struct aios_gen_event ev = {.kind = AIOS_GEN_TOKEN,
+                                        .text = out.data,
+                                        .len = out.len,
+                                        .token = -1,
+                                        .logprob = NAN};
             q->r.cb(q->r.ud, &ev);
         }
         aios_buf_free(&out);
@@ -309,9 +312,12 @@ static void on_output(aios_engine *e, int si, int ti, const float *logits)
         struct aios_buf piece;
         aios_buf_init(&piece, 4096);
         aios_llm_token_piece(e->vocab, nt, false, &piece, NULL);
-        struct aios_gen_event ev = {.kind = AIOS_GEN_PROMPT_TOKEN, .text = piece.data ? piece.data : "",
-                                    .len = piece.len, .token = nt,
-                                    .logprob = aios_logprob(logits, hp->n_vocab, nt), .top = top,
+        struct aios_gen_event ev = {.kind = AIOS_GEN_PROMPT_TOKEN,
+                                    .text = piece.data ? piece.data : "",
+                                    .len = piece.len,
+                                    .token = nt,
+                                    .logprob = aios_logprob(logits, hp->n_vocab, nt),
+                                    .top = top,
                                     .n_top = k};
         if (q->r.cb(q->r.ud, &ev))
             q->cancelled = true;
@@ -355,10 +361,14 @@ static void on_output(aios_engine *e, int si, int ti, const float *logits)
     int k = q->r.logprobs ? q->r.top_logprobs : 0;
     if (k)
         top_logprobs(e, logits, k, top);
-    struct aios_gen_event ev = {.kind = AIOS_GEN_TOKEN, .text = out.data ? out.data : "",
-                                .len = out.len, .token = tok,
-                                .logprob = q->r.logprobs ? aios_logprob(logits, hp->n_vocab, tok) : NAN,
-                                .top = top, .n_top = k};
+    struct aios_gen_event ev = {.kind = AIOS_GEN_TOKEN,
+                                .text = out.data ? out.data : "",
+                                .len = out.len,
+                                .token = tok,
+                                .logprob =
+                                    q->r.logprobs ? aios_logprob(logits, hp->n_vocab, tok) : NAN,
+                                .top = top,
+                                .n_top = k};
     if (q->r.cb(q->r.ud, &ev))
         q->cancelled = true;
     aios_buf_free(&out);
@@ -504,7 +514,8 @@ static void *scheduler(void *arg)
                 e->queue_head = q->next;
                 e->queued--;
                 pthread_mutex_unlock(&e->lock);
-                struct aios_gen_event ev = {.kind = AIOS_GEN_DONE, .finish = AIOS_FINISH_CANCELLED,
+                struct aios_gen_event ev = {.kind = AIOS_GEN_DONE,
+                                            .finish = AIOS_FINISH_CANCELLED,
                                             .n_prompt = q->r.n_prompt};
                 q->r.cb(q->r.ud, &ev);
                 req_free(q);
@@ -539,8 +550,11 @@ int aios_engine_create(const struct aios_engine_params *p, aios_engine **out, st
         goto fail;
     }
     e->n_slots = p->n_parallel > 0 ? p->n_parallel : 4;
-    struct aios_ctx_params cp = {.n_ctx = p->n_ctx, .n_seq = e->n_slots, .n_batch = p->n_batch,
-                                 .kv_f32 = p->kv_f32, .n_threads = p->n_threads};
+    struct aios_ctx_params cp = {.n_ctx = p->n_ctx,
+                                 .n_seq = e->n_slots,
+                                 .n_batch = p->n_batch,
+                                 .kv_f32 = p->kv_f32,
+                                 .n_threads = p->n_threads};
     if ((rc = aios_ctx_create(e->model, &cp, &e->ctx, err)))
         goto fail;
     e->n_ctx = aios_ctx_n_ctx(e->ctx);

@@ -91,7 +91,7 @@ struct aios_gen_request {
     const char *const *stop; /* copied at submit */
     int n_stop;
     bool logprobs;
-    int top_logprobs;    /* 0..AIOS_ENGINE_MAX_TOP_LOGPROBS */
+    int top_logprobs;     /* 0..AIOS_ENGINE_MAX_TOP_LOGPROBS */
     bool prompt_logprobs; /* report PROMPT_TOKEN events (completions echo) */
     bool ignore_eos;
     /* Constrained output: every token's text must keep the text a prefix of

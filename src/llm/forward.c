@@ -87,8 +87,7 @@ static size_t kv_off(const aios_ctx *c, int layer, int seq, int pos)
 
 int aios_ctx_seq_copy(aios_ctx *c, int src, int dst, int n, struct aios_err *err)
 {
-    if (src < 0 || src >= c->n_seq || dst < 0 || dst >= c->n_seq || n < 0 ||
-        n > c->seq_len[src])
+    if (src < 0 || src >= c->n_seq || dst < 0 || dst >= c->n_seq || n < 0 || n > c->seq_len[src])
         return aios_err_set(err, AIOS_EINVAL, "bad sequence copy %d -> %d of %d positions", src,
                             dst, n);
     if (src != dst) {
@@ -120,7 +119,8 @@ void aios_ctx_free(aios_ctx *c)
     aios_free(c->v_cache);
     aios_free(c->seq_len);
     aios_free(c->seq_end);
-    float *bufs[] = {c->x, c->h, c->q, c->k, c->v, c->qkv, c->attn, c->g, c->u, c->att_scratch, c->out};
+    float *bufs[] = {c->x,    c->h, c->q, c->k,           c->v,  c->qkv,
+                     c->attn, c->g, c->u, c->att_scratch, c->out};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         aios_free(bufs[i]);
     aios_free(c->wdata);
@@ -170,12 +170,13 @@ int aios_ctx_create(const aios_model *m, const struct aios_ctx_params *p, aios_c
     c->attn = aios_malloc(T * QD * sizeof(float));
     c->g = aios_malloc(T * F * sizeof(float));
     c->u = aios_malloc(T * 2 * F * sizeof(float));
-    c->att_scratch = aios_malloc((size_t)aios_pool_size(c->pool) * (size_t)c->n_ctx * sizeof(float));
+    c->att_scratch =
+        aios_malloc((size_t)aios_pool_size(c->pool) * (size_t)c->n_ctx * sizeof(float));
     grow_wsize(c, &m->output);
     for (int l = 0; l < hp->n_layer; l++) {
         const struct aios_layer *L = &m->layers[l];
-        const struct aios_weight *ws[] = {&L->wq,       &L->wk,     &L->wv,      &L->wqkv,
-                                          &L->wo,       &L->ffn_up, &L->ffn_gate, &L->ffn_down};
+        const struct aios_weight *ws[] = {&L->wq, &L->wk,     &L->wv,       &L->wqkv,
+                                          &L->wo, &L->ffn_up, &L->ffn_gate, &L->ffn_down};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             grow_wsize(c, ws[i]);
     }
@@ -295,11 +296,11 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
         float *qt = q + (size_t)t * (size_t)q_stride, *kt = k + (size_t)t * (size_t)k_stride;
         if (hp->rope_mode >= 0) {
             aios_tensor_rope(qt, hp->n_head, hp->head_dim, hp->n_rot, toks[t].pos,
-                             (enum aios_rope_mode)hp->rope_mode, hp->rope_base,
-                             hp->rope_freq_scale, ff);
+                             (enum aios_rope_mode)hp->rope_mode, hp->rope_base, hp->rope_freq_scale,
+                             ff);
             aios_tensor_rope(kt, hp->n_head_kv, hp->head_dim, hp->n_rot, toks[t].pos,
-                             (enum aios_rope_mode)hp->rope_mode, hp->rope_base,
-                             hp->rope_freq_scale, ff);
+                             (enum aios_rope_mode)hp->rope_mode, hp->rope_base, hp->rope_freq_scale,
+                             ff);
         }
         store_kv(c, layer, &toks[t], kt, v + (size_t)t * (size_t)v_stride);
     }
@@ -310,7 +311,8 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
             struct aios_attn_args a = attn_args(c, tk);
             int rc = aios_tensor_attention_mt(
                 c->pool, &a, q + (size_t)t * (size_t)q_stride,
-                c->k_cache + kv_off(c, layer, tk->seq, 0), c->v_cache + kv_off(c, layer, tk->seq, 0),
+                c->k_cache + kv_off(c, layer, tk->seq, 0),
+                c->v_cache + kv_off(c, layer, tk->seq, 0),
                 c->attn + (size_t)t * (size_t)(hp->n_head * hp->head_dim), err);
             if (rc)
                 return rc;
@@ -318,8 +320,8 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
         return AIOS_OK;
     }
     /* Many tokens (prompts): tokens over the pool, one thread per token. */
-    struct attn_job j = {.c = c, .toks = toks, .T = T, .layer = layer, .q = q,
-                         .q_stride = q_stride, .out = c->attn};
+    struct attn_job j = {
+        .c = c, .toks = toks, .T = T, .layer = layer, .q = q, .q_stride = q_stride, .out = c->attn};
     aios_pool_run(c->pool, attn_part, &j);
     if (j.rc)
         return aios_err_set(err, j.rc, "attention: %s", j.err.msg);
@@ -507,13 +509,14 @@ int aios_ctx_decode(aios_ctx *c, const struct aios_batch_tok *toks, int n, struc
                               c->n_seq);
         else if (t->pos >= c->n_ctx)
             rc = aios_err_set(err, AIOS_ELIMIT, "the context of %d tokens is full", c->n_ctx);
-        else if (t->pos < 0 || (next[t->seq] < 0 ? t->pos > c->seq_len[t->seq]
-                                                  : t->pos != next[t->seq]))
+        else if (t->pos < 0 ||
+                 (next[t->seq] < 0 ? t->pos > c->seq_len[t->seq] : t->pos != next[t->seq]))
             rc = aios_err_set(err, AIOS_EINVAL,
                               "token %d: position %d does not follow sequence %d (length %d)", i,
                               t->pos, t->seq, next[t->seq] < 0 ? c->seq_len[t->seq] : next[t->seq]);
         else if (hp->arch == AIOS_ARCH_BERT && next[t->seq] < 0 && t->pos != 0)
-            rc = aios_err_set(err, AIOS_EINVAL, "an embedding model needs each text whole, from position 0");
+            rc = aios_err_set(err, AIOS_EINVAL,
+                              "an embedding model needs each text whole, from position 0");
         next[t->seq] = t->pos + 1;
         n_out += t->output;
     }
@@ -521,8 +524,9 @@ int aios_ctx_decode(aios_ctx *c, const struct aios_batch_tok *toks, int n, struc
     if (rc)
         return rc;
     if (hp->arch == AIOS_ARCH_BERT && n > c->n_batch)
-        return aios_err_set(err, AIOS_ELIMIT, "a batch of %d tokens exceeds the %d an embedding pass takes",
-                            n, c->n_batch);
+        return aios_err_set(err, AIOS_ELIMIT,
+                            "a batch of %d tokens exceeds the %d an embedding pass takes", n,
+                            c->n_batch);
     size_t dim = (size_t)aios_ctx_output_dim(c);
     if (n_out > c->out_cap) {
         float *o = aios_realloc(c->out, (size_t)n_out * dim * sizeof(float));

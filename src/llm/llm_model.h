@@ -54,11 +54,11 @@ const aios_gguf *aios_model_gguf(const aios_model *m);
 const char *aios_model_supported_archs(void);
 
 struct aios_ctx_params {
-    int n_ctx;        /* positions per sequence; 0 = min(training context, 4096) */
-    int n_seq;        /* sequence slots; 0 = 1 */
-    int n_batch;      /* tokens per forward pass; 0 = 512 */
-    bool kv_f32;      /* F32 KV cache (the references' precision); default F16 */
-    int n_threads;    /* 0 = CPU count */
+    int n_ctx;     /* positions per sequence; 0 = min(training context, 4096) */
+    int n_seq;     /* sequence slots; 0 = 1 */
+    int n_batch;   /* tokens per forward pass; 0 = 512 */
+    bool kv_f32;   /* F32 KV cache (the references' precision); default F16 */
+    int n_threads; /* 0 = CPU count */
 };
 
 typedef struct aios_ctx aios_ctx;

@@ -45,8 +45,8 @@ static uint32_t pick_type(uint32_t base, bool mix_m, const char *name, int layer
     if (strcmp(name, "output.weight") == 0)
         return AIOS_GGML_Q6_K;
     if (strstr(name, "attn_v.weight") || strstr(name, "ffn_down.weight")) {
-        bool more = layer < n_layer / 8 || layer >= 7 * n_layer / 8 ||
-                    (layer - n_layer / 8) % 3 == 2;
+        bool more =
+            layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
         if (more)
             return AIOS_GGML_Q6_K;
     }
@@ -152,7 +152,8 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
         return aios_err_set(err, AIOS_EINVAL, "unknown preset '%s' (known: %s)", preset_name,
                             aios_llm_synth_presets());
     if (p->bert && !vocab_path)
-        return aios_err_set(err, AIOS_EINVAL, "preset %s needs --vocab FILE with a bert (WordPiece) vocabulary",
+        return aios_err_set(err, AIOS_EINVAL,
+                            "preset %s needs --vocab FILE with a bert (WordPiece) vocabulary",
                             p->name);
     bool mix_m = false;
     int base_type;
@@ -165,7 +166,8 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     } else {
         base_type = aios_ggml_type_from_name(type_name);
     }
-    const struct aios_type_traits *tr = base_type >= 0 ? aios_tensor_type_traits((uint32_t)base_type) : NULL;
+    const struct aios_type_traits *tr =
+        base_type >= 0 ? aios_tensor_type_traits((uint32_t)base_type) : NULL;
     if (!tr || (!tr->from_float && base_type != AIOS_GGML_F32))
         return aios_err_set(err, AIOS_EINVAL, "type '%s' cannot be written", type_name);
 
@@ -199,9 +201,11 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
             (rc = aios_gguf_writer_set_bool(w, KEY("attention.causal"), false, err)) ||
             (rc = aios_gguf_writer_set_u32(w, KEY("pooling_type"), AIOS_POOL_CLS, err)))
             goto out;
-    } else if ((rc = aios_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), 1e-5f, err)) ||
+    } else if ((rc = aios_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), 1e-5f,
+                                              err)) ||
                (rc = aios_gguf_writer_set_f32(w, KEY("rope.freq_base"), p->rope_base, err)) ||
-               (rc = aios_gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)head_dim, err))) {
+               (rc = aios_gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)head_dim,
+                                              err))) {
         goto out;
     }
     rc = vocab_path ? copy_vocab(w, vocab_path, &n_vocab, err) : minimal_vocab(w, &n_vocab, err);
@@ -232,14 +236,22 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
                 const char *n;
                 int64_t a, b;
                 int fill;
-            } L[] = {{"attn_q.weight", E, QD, 0},          {"attn_q.bias", QD, 0, 2},
-                     {"attn_k.weight", E, KD, 0},          {"attn_k.bias", KD, 0, 2},
-                     {"attn_v.weight", E, KD, 0},          {"attn_v.bias", KD, 0, 2},
-                     {"attn_output.weight", QD, E, 0},     {"attn_output.bias", E, 0, 2},
-                     {"attn_output_norm.weight", E, 0, 1}, {"attn_output_norm.bias", E, 0, 2},
-                     {"ffn_up.weight", E, F, 0},           {"ffn_up.bias", F, 0, 2},
-                     {"ffn_down.weight", F, E, 0},         {"ffn_down.bias", E, 0, 2},
-                     {"layer_output_norm.weight", E, 0, 1}, {"layer_output_norm.bias", E, 0, 2}};
+            } L[] = {{"attn_q.weight", E, QD, 0},
+                     {"attn_q.bias", QD, 0, 2},
+                     {"attn_k.weight", E, KD, 0},
+                     {"attn_k.bias", KD, 0, 2},
+                     {"attn_v.weight", E, KD, 0},
+                     {"attn_v.bias", KD, 0, 2},
+                     {"attn_output.weight", QD, E, 0},
+                     {"attn_output.bias", E, 0, 2},
+                     {"attn_output_norm.weight", E, 0, 1},
+                     {"attn_output_norm.bias", E, 0, 2},
+                     {"ffn_up.weight", E, F, 0},
+                     {"ffn_up.bias", F, 0, 2},
+                     {"ffn_down.weight", F, E, 0},
+                     {"ffn_down.bias", E, 0, 2},
+                     {"layer_output_norm.weight", E, 0, 1},
+                     {"layer_output_norm.bias", E, 0, 2}};
             for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
                 struct tdesc *d = &td[k++];
                 snprintf(d->name, sizeof d->name, "blk.%d.%s", l, L[i].n);
@@ -252,28 +264,34 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
     }
     /* token_embd is looked up row by row: a K-quant there costs nothing at run time. */
     if (!p->bert)
-        td[k++] = (struct tdesc){"token_embd.weight", mix_m && p->tied ? AIOS_GGML_Q6_K : (uint32_t)base_type, E, n_vocab, 0};
+        td[k++] =
+            (struct tdesc){"token_embd.weight",
+                           mix_m && p->tied ? AIOS_GGML_Q6_K : (uint32_t)base_type, E, n_vocab, 0};
     for (int l = 0; !p->bert && l < p->n_layer; l++) {
         struct {
             const char *n;
             int64_t a, b;
             bool norm;
-        } L[] = {{"attn_norm", E, 0, true}, {"attn_q", E, QD, false},   {"attn_k", E, KD, false},
-                 {"attn_v", E, KD, false},   {"attn_output", QD, E, false}, {"ffn_norm", E, 0, true},
-                 {"ffn_gate", E, F, false},  {"ffn_up", E, F, false},    {"ffn_down", F, E, false}};
+        } L[] = {
+            {"attn_norm", E, 0, true}, {"attn_q", E, QD, false},      {"attn_k", E, KD, false},
+            {"attn_v", E, KD, false},  {"attn_output", QD, E, false}, {"ffn_norm", E, 0, true},
+            {"ffn_gate", E, F, false}, {"ffn_up", E, F, false},       {"ffn_down", F, E, false}};
         for (int i = 0; i < 9; i++) {
             struct tdesc *d = &td[k++];
             snprintf(d->name, sizeof d->name, "blk.%d.%s.weight", l, L[i].n);
             d->ne0 = L[i].a;
             d->ne1 = L[i].b;
             d->fill = L[i].norm ? 1 : 0;
-            d->type = L[i].norm ? AIOS_GGML_F32 : pick_type((uint32_t)base_type, mix_m, d->name, l, p->n_layer);
+            d->type = L[i].norm ? AIOS_GGML_F32
+                                : pick_type((uint32_t)base_type, mix_m, d->name, l, p->n_layer);
         }
     }
     if (!p->bert)
         td[k++] = (struct tdesc){"output_norm.weight", AIOS_GGML_F32, E, 0, 1};
     if (!p->tied && !p->bert)
-        td[k++] = (struct tdesc){"output.weight", pick_type((uint32_t)base_type, mix_m, "output.weight", 0, p->n_layer), E, n_vocab, 0};
+        td[k++] = (struct tdesc){
+            "output.weight", pick_type((uint32_t)base_type, mix_m, "output.weight", 0, p->n_layer),
+            E, n_vocab, 0};
     nt = k;
     size_t max_elems = 0, max_bytes = 0;
     for (int i = 0; i < nt; i++) {
@@ -287,23 +305,46 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
                                               NULL, err)))
             goto out;
         size_t elems = (size_t)td[i].ne0 * (size_t)(td[i].ne1 ? td[i].ne1 : 1);
-        size_t bytes = aios_tensor_row_size(td[i].type, td[i].ne0) * (size_t)(td[i].ne1 ? td[i].ne1 : 1);
+        size_t bytes =
+            aios_tensor_row_size(td[i].type, td[i].ne0) * (size_t)(td[i].ne1 ? td[i].ne1 : 1);
         max_elems = elems > max_elems ? elems : max_elems;
         max_bytes = bytes > max_bytes ? bytes : max_bytes;
     }
     uint32_t ftype = 0;
     switch (base_type) {
-    case AIOS_GGML_F32: ftype = 0; break;
-    case AIOS_GGML_F16: ftype = 1; break;
-    case AIOS_GGML_Q4_0: ftype = 2; break;
-    case AIOS_GGML_Q4_1: ftype = 3; break;
-    case AIOS_GGML_Q8_0: ftype = 7; break;
-    case AIOS_GGML_Q5_0: ftype = 8; break;
-    case AIOS_GGML_Q5_1: ftype = 9; break;
-    case AIOS_GGML_Q6_K: ftype = 18; break;
-    case AIOS_GGML_Q4_K: ftype = mix_m ? 15 : 14; break;
-    case AIOS_GGML_Q5_K: ftype = mix_m ? 17 : 16; break;
-    default: ftype = 0; break;
+    case AIOS_GGML_F32:
+        ftype = 0;
+        break;
+    case AIOS_GGML_F16:
+        ftype = 1;
+        break;
+    case AIOS_GGML_Q4_0:
+        ftype = 2;
+        break;
+    case AIOS_GGML_Q4_1:
+        ftype = 3;
+        break;
+    case AIOS_GGML_Q8_0:
+        ftype = 7;
+        break;
+    case AIOS_GGML_Q5_0:
+        ftype = 8;
+        break;
+    case AIOS_GGML_Q5_1:
+        ftype = 9;
+        break;
+    case AIOS_GGML_Q6_K:
+        ftype = 18;
+        break;
+    case AIOS_GGML_Q4_K:
+        ftype = mix_m ? 15 : 14;
+        break;
+    case AIOS_GGML_Q5_K:
+        ftype = mix_m ? 17 : 16;
+        break;
+    default:
+        ftype = 0;
+        break;
     }
     if ((rc = aios_gguf_writer_set_u32(w, "general.file_type", ftype, err)))
         goto out;
@@ -323,7 +364,9 @@ int aios_llm_synth(const char *preset_name, const char *type_name, const char *v
         int64_t rows = td[i].ne1 ? td[i].ne1 : 1;
         size_t elems = (size_t)td[i].ne0 * (size_t)rows;
         for (size_t j = 0; j < elems; j++)
-            src[j] = td[i].fill == 1 ? 1.0f : td[i].fill == 2 ? 0.0f : (float)(aios_rng_uniform(&rng) * 2.0 - 1.0) * amp;
+            src[j] = td[i].fill == 1   ? 1.0f
+                     : td[i].fill == 2 ? 0.0f
+                                       : (float)(aios_rng_uniform(&rng) * 2.0 - 1.0) * amp;
         const void *data = src;
         size_t bytes = elems * sizeof(float);
         if (td[i].type != AIOS_GGML_F32) {

@@ -349,12 +349,12 @@ void aios_ops_nab_scores_free(const struct aios_ops_nab_corpus *c, double **scor
 #define AIOS_OPS_INCIDENT_WINDOW_MS_DEFAULT ((int64_t)10 * 60 * 1000)
 
 /* Bounds on one payload (the HTTP body limit comes first). */
-#define AIOS_OPS_ALARMS_MAX 1000        /* alarms per payload */
-#define AIOS_OPS_ALARM_MAX_LABELS 64    /* labels (and annotations) per alarm */
-#define AIOS_OPS_ALARM_MAX_KEY 256      /* bytes of a label or annotation name */
-#define AIOS_OPS_ALARM_MAX_LABEL 4096   /* bytes of a label value, name, source, URL */
-#define AIOS_OPS_ALARM_MAX_TEXT 65536   /* bytes of an annotation value */
-#define AIOS_OPS_GROUP_BY_MAX 16        /* grouping labels */
+#define AIOS_OPS_ALARMS_MAX 1000      /* alarms per payload */
+#define AIOS_OPS_ALARM_MAX_LABELS 64  /* labels (and annotations) per alarm */
+#define AIOS_OPS_ALARM_MAX_KEY 256    /* bytes of a label or annotation name */
+#define AIOS_OPS_ALARM_MAX_LABEL 4096 /* bytes of a label value, name, source, URL */
+#define AIOS_OPS_ALARM_MAX_TEXT 65536 /* bytes of an annotation value */
+#define AIOS_OPS_GROUP_BY_MAX 16      /* grouping labels */
 
 struct aios_ops_alarm_opts {
     const char *group_by; /* comma-separated label names; NULL/"" = the default */

@@ -159,8 +159,8 @@ static void choice_end(struct choice *c, const struct aios_gen_event *ev)
         }
         const char *text = calls ? content : c->held.data;
         if (text && *text) {
-            struct aios_server_token t = {.index = c->index, .text = text, .len = strlen(text),
-                                          .id = -1, .logprob = NAN};
+            struct aios_server_token t = {
+                .index = c->index, .text = text, .len = strlen(text), .id = -1, .logprob = NAN};
             j->sink.on_token(j->sink.ud, &t);
         }
         aios_free(content);
@@ -172,8 +172,8 @@ static void choice_end(struct choice *c, const struct aios_gen_event *ev)
         pthread_mutex_unlock(&j->lock);
     }
     if (ev->finish != AIOS_FINISH_CANCELLED && ev->finish != AIOS_FINISH_ERROR) {
-        struct aios_server_choice_end end = {.index = c->index, .finish_reason = reason,
-                                             .tool_calls = calls};
+        struct aios_server_choice_end end = {
+            .index = c->index, .finish_reason = reason, .tool_calls = calls};
         j->sink.on_choice_end(j->sink.ud, &end);
     }
     json_decref(calls);
@@ -187,7 +187,9 @@ static void choice_end(struct choice *c, const struct aios_gen_event *ev)
     bool cancelled = ev->finish == AIOS_FINISH_CANCELLED;
     if (atomic_fetch_sub(&j->remaining, 1) == 1) {
         struct aios_server_done d = {
-            .status = j->failed ? AIOS_EINTERNAL : cancelled ? AIOS_ECANCELLED : AIOS_OK,
+            .status = j->failed   ? AIOS_EINTERNAL
+                      : cancelled ? AIOS_ECANCELLED
+                                  : AIOS_OK,
             .message = j->failed ? j->error : NULL,
             .prompt_tokens = j->n_prompt,
             .completion_tokens = j->completion,
@@ -219,8 +221,12 @@ static int gen_cb(void *ud, const struct aios_gen_event *ev)
         top[i] = (struct aios_server_top_logprob){pieces[i].data ? pieces[i].data : "",
                                                   ev->top[i].token, ev->top[i].logprob};
     }
-    struct aios_server_token t = {.index = c->index, .text = ev->text, .len = ev->len,
-                                  .id = ev->token, .logprob = ev->logprob, .n_top = n_top,
+    struct aios_server_token t = {.index = c->index,
+                                  .text = ev->text,
+                                  .len = ev->len,
+                                  .id = ev->token,
+                                  .logprob = ev->logprob,
+                                  .n_top = n_top,
                                   .top = top};
     bool ok = j->sink.on_token(j->sink.ud, &t);
     for (int i = 0; i < n_top; i++)
@@ -283,8 +289,8 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
     if (!bm)
         return aios_err_set(err, AIOS_ENOTFOUND, "model '%s' does not exist", req->model);
     if (bm->embedding)
-        return aios_err_set(err, AIOS_EINVAL, "model '%s' is an embedding model; use /v1/embeddings",
-                            req->model);
+        return aios_err_set(err, AIOS_EINVAL,
+                            "model '%s' is an embedding model; use /v1/embeddings", req->model);
     struct aios_llm_tokens toks;
     aios_llm_tokens_init(&toks, (size_t)bm->n_ctx * 4);
     int rc = build_prompt(bm, req, &toks, err);
@@ -294,10 +300,11 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
     }
     if ((int64_t)toks.n >= bm->n_ctx ||
         (req->max_tokens > 0 && (int64_t)toks.n + req->max_tokens > bm->n_ctx)) {
-        rc = aios_err_set(err, AIOS_ELIMIT,
-                          "this model's context is %d tokens; the prompt has %zu and max_tokens "
-                          "asks for %lld more",
-                          bm->n_ctx, toks.n, (long long)(req->max_tokens > 0 ? req->max_tokens : 0));
+        rc =
+            aios_err_set(err, AIOS_ELIMIT,
+                         "this model's context is %d tokens; the prompt has %zu and max_tokens "
+                         "asks for %lld more",
+                         bm->n_ctx, toks.n, (long long)(req->max_tokens > 0 ? req->max_tokens : 0));
         aios_llm_tokens_free(&toks);
         return rc;
     }
@@ -305,7 +312,7 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
     aios_json_guide *guides[AIOS_SERVER_MAX_N] = {0};
     for (int i = 0; req->format != AIOS_SERVER_FORMAT_TEXT && i < req->n; i++) {
         rc = aios_json_guide_create(req->format == AIOS_SERVER_FORMAT_JSON_SCHEMA ? req->json_schema
-                                                                                 : NULL,
+                                                                                  : NULL,
                                     &guides[i], err);
         if (rc) {
             aios_err_prefix(err, "response_format.json_schema");
@@ -346,8 +353,11 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         struct aios_buf piece;
         aios_buf_init(&piece, 4096);
         aios_llm_token_piece(bm->vocab, toks.ids[0], false, &piece, NULL);
-        struct aios_server_token t = {.index = i, .text = piece.data ? piece.data : "",
-                                      .len = piece.len, .id = toks.ids[0], .logprob = NAN};
+        struct aios_server_token t = {.index = i,
+                                      .text = piece.data ? piece.data : "",
+                                      .len = piece.len,
+                                      .id = toks.ids[0],
+                                      .logprob = NAN};
         sink->on_token(sink->ud, &t);
         aios_buf_free(&piece);
     }
@@ -386,8 +396,10 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
             /* Choices already submitted finish normally; this one and the
              * rest end here as errors. */
             for (int k = i; k < req->n; k++) {
-                struct aios_gen_event ev = {.kind = AIOS_GEN_DONE, .finish = AIOS_FINISH_ERROR,
-                                            .error = e2.msg, .n_prompt = (int)toks.n};
+                struct aios_gen_event ev = {.kind = AIOS_GEN_DONE,
+                                            .finish = AIOS_FINISH_ERROR,
+                                            .error = e2.msg,
+                                            .n_prompt = (int)toks.n};
                 choice_end(&j->ch[k], &ev);
             }
             break;
@@ -475,15 +487,16 @@ static int load_one(struct be_model *bm, const struct aios_server_model_spec *sp
         return AIOS_OK;
     }
     aios_model_free(probe);
-    struct aios_engine_params ep = {.model_path = spec->path, .n_ctx = (int)o->n_ctx,
+    struct aios_engine_params ep = {.model_path = spec->path,
+                                    .n_ctx = (int)o->n_ctx,
                                     .n_parallel = o->parallel > 0 ? o->parallel : 4};
     if ((rc = aios_engine_create(&ep, &bm->eng, err)))
         return rc;
     bm->vocab = aios_engine_vocab(bm->eng);
     bm->n_ctx = aios_engine_n_ctx(bm->eng);
     const char *builtin = NULL;
-    if ((rc = aios_chat_template_for_model(aios_engine_model(bm->eng), bm->vocab, &bm->tpl, &builtin,
-                                           err)))
+    if ((rc = aios_chat_template_for_model(aios_engine_model(bm->eng), bm->vocab, &bm->tpl,
+                                           &builtin, err)))
         return rc;
     if (builtin)
         AIOS_INFO("server", "model %s has no chat template; using the built-in '%s'", bm->name,

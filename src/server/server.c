@@ -428,9 +428,9 @@ static int make_metrics(aios_server *s)
         aios_metrics_gauge(m, "aios_kv_cache_tokens", "Tokens held in the KV cache.", NULL);
     s->m_kv_capacity = aios_metrics_gauge(m, "aios_kv_cache_capacity_tokens",
                                           "Tokens the KV cache can hold.", NULL);
-    s->m_mem = aios_metrics_gauge(m, "aios_memory_allocated_bytes",
-                                  "Bytes held through aios's allocator (weights are mapped, not counted).",
-                                  NULL);
+    s->m_mem = aios_metrics_gauge(
+        m, "aios_memory_allocated_bytes",
+        "Bytes held through aios's allocator (weights are mapped, not counted).", NULL);
     struct aios_metric *info = aios_metrics_gauge(
         m, "aios_build_info", "Always 1; the labels describe the build.", "version");
     const char *iv[] = {AIOS_VERSION};
@@ -438,7 +438,8 @@ static int make_metrics(aios_server *s)
     aios_metric_set(s->m_inflight, NULL, 0);
     if (!s->m_requests || !s->m_duration || !s->m_prompt_tokens || !s->m_gen_tokens || !s->m_ttft ||
         !s->m_itl || !s->m_e2e || !s->m_finished || !s->m_inflight || !s->m_running ||
-        !s->m_waiting || !s->m_kv_usage || !s->m_kv_tokens || !s->m_kv_capacity || !s->m_mem || !info)
+        !s->m_waiting || !s->m_kv_usage || !s->m_kv_tokens || !s->m_kv_capacity || !s->m_mem ||
+        !info)
         return AIOS_ENOMEM;
     return AIOS_OK;
 }

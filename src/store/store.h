@@ -225,8 +225,8 @@ struct aios_store_incident {
     int64_t id;
     char *group_key; /* canonical JSON object of the grouping labels */
     char *title;
-    char *status;   /* "open" or "closed" */
-    char *severity; /* the worst of its alarms' */
+    char *status;                             /* "open" or "closed" */
+    char *severity;                           /* the worst of its alarms' */
     int64_t opened_ms, updated_ms, closed_ms; /* closed_ms 0 while open */
     int64_t alarm_count, firing_count;        /* computed when read */
 };
@@ -258,8 +258,7 @@ int aios_store_alarm_get(aios_store *st, int64_t id, struct aios_store_alarm *ou
 int aios_store_alarm_insert(aios_store *st, struct aios_store_alarm *a, struct aios_err *err);
 /* Rewrites the mutable fields of alarm a->id (status, severity, labels,
  * annotations, generator_url, ends_ms, last_ms, resolved_ms, count). */
-int aios_store_alarm_update(aios_store *st, const struct aios_store_alarm *a,
-                            struct aios_err *err);
+int aios_store_alarm_update(aios_store *st, const struct aios_store_alarm *a, struct aios_err *err);
 /* Alarms newest first. */
 int aios_store_alarm_list(aios_store *st, const struct aios_store_alarm_filter *f,
                           struct aios_store_alarm **out, int *n, struct aios_err *err);

@@ -65,8 +65,8 @@ static void check_decoder(const char *name, json_t *f, json_t *prompt)
     int V = aios_model_hparams(m)->n_vocab;
     int n = (int)json_array_size(prompt);
     aios_ctx *ctx;
-    struct aios_ctx_params cp = {.n_ctx = 512, .n_seq = 1, .n_batch = 512, .kv_f32 = true,
-                                 .n_threads = 2};
+    struct aios_ctx_params cp = {
+        .n_ctx = 512, .n_seq = 1, .n_batch = 512, .kv_f32 = true, .n_threads = 2};
     CHECK(aios_ctx_create(m, &cp, &ctx, &err) == AIOS_OK);
     struct aios_batch_tok b[64];
     for (int i = 0; i < n; i++)
@@ -94,8 +94,8 @@ static void check_decoder(const char *name, json_t *f, json_t *prompt)
                 argmax_bad++;
         }
         double rms = sqrt(ss / ((double)n * V));
-        fprintf(stderr, "  %-22s max_abs %.3g (tol %.3g)  rms %.3g (tol %.3g)", name, maxd,
-                tol_max, rms, tol_rms);
+        fprintf(stderr, "  %-22s max_abs %.3g (tol %.3g)  rms %.3g (tol %.3g)", name, maxd, tol_max,
+                rms, tol_rms);
         CHECK_MSG(maxd <= tol_max, "%s: max_abs %g > %g", name, maxd, tol_max);
         CHECK_MSG(rms <= tol_rms, "%s: rms %g > %g", name, rms, tol_rms);
         CHECK_MSG(argmax_bad == 0, "%s: %d prompt argmax mismatches", name, argmax_bad);
@@ -149,8 +149,8 @@ static void check_bert(const char *name, json_t *f, json_t *bert)
     float *embd = read_f32(json_string_value(json_object_get(f, "embd_file")), ntext * E);
     float *tokembd = read_f32(json_string_value(json_object_get(f, "tokembd_file")), total * E);
     aios_ctx *ctx;
-    struct aios_ctx_params cp = {.n_ctx = 512, .n_seq = 4, .n_batch = 512, .kv_f32 = true,
-                                 .n_threads = 2};
+    struct aios_ctx_params cp = {
+        .n_ctx = 512, .n_seq = 4, .n_batch = 512, .kv_f32 = true, .n_threads = 2};
     CHECK(aios_ctx_create(m, &cp, &ctx, &err) == AIOS_OK);
     /* All four texts in one batch, one sequence each: batching must not mix them. */
     struct aios_batch_tok b[256];
@@ -206,7 +206,8 @@ static int run_models(const char *prefix)
         return 1;
     }
     aios_free(text);
-    json_t *files = json_object_get(man, "files"), *prompt = json_object_get(man, "prompt_token_ids");
+    json_t *files = json_object_get(man, "files"),
+           *prompt = json_object_get(man, "prompt_token_ids");
     const char *name;
     json_t *f;
     int n = 0;
@@ -218,8 +219,9 @@ static int run_models(const char *prefix)
         if (arch && strcmp(arch, "bert") == 0)
             check_bert(name, f, json_object_get(man, "bert"));
         else
-            check_decoder(name, f, json_object_get(f, "token_ids") ? json_object_get(f, "token_ids")
-                                                                    : prompt);
+            check_decoder(name, f,
+                          json_object_get(f, "token_ids") ? json_object_get(f, "token_ids")
+                                                          : prompt);
         n++;
     }
     CHECK_MSG(n > 0, "no model files matched");

@@ -13,7 +13,7 @@ static void test_buf(void)
     CHECK_EQ_STR(b.data, "hello 42-x");
     CHECK_EQ_INT(b.len, 10);
     CHECK_EQ_INT(aios_buf_puts(&b, "0123456789"), AIOS_ELIMIT); /* 20 > 16 */
-    CHECK_EQ_STR(b.data, "hello 42-x"); /* unchanged by the refused append */
+    CHECK_EQ_STR(b.data, "hello 42-x");                      /* unchanged by the refused append */
     CHECK_EQ_INT(aios_buf_append(&b, "abcdef", 6), AIOS_OK); /* exactly 16 */
     CHECK_EQ_INT(aios_buf_putc(&b, 'z'), AIOS_ELIMIT);
     CHECK_EQ_INT(aios_buf_printf(&b, "%s", "q"), AIOS_ELIMIT);

@@ -90,7 +90,7 @@ static void test_data_path(void)
     CHECK_EQ_STR(got, want);
     struct stat st;
     snprintf(want, sizeof want, "%s/deep/data", dir);
-    CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode)); /* created on demand */
+    CHECK(stat(want, &st) == 0 && S_ISDIR(st.st_mode));              /* created on demand */
     CHECK_EQ_INT(aios_data_path(c, "x", got, 8, &err), AIOS_EINVAL); /* too long for out */
     aios_config_destroy(c);
 }

@@ -31,7 +31,8 @@ static void test_get(void)
 {
     struct aios_err err;
     json_t *root;
-    const char *t = "{\"s\":\"x\",\"i\":3,\"f\":3.0,\"r\":0.5,\"b\":true,\"o\":{},\"a\":[],\"n\":null}";
+    const char *t =
+        "{\"s\":\"x\",\"i\":3,\"f\":3.0,\"r\":0.5,\"b\":true,\"o\":{},\"a\":[],\"n\":null}";
     CHECK_EQ_INT(aios_json_parse(t, strlen(t), 0, &root, &err), AIOS_OK);
     const char *s = NULL;
     int64_t i = 0;

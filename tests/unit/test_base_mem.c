@@ -78,7 +78,7 @@ static void test_arena(void)
     CHECK(((uintptr_t)x & 15) == 0 && ((uintptr_t)y & 15) == 0);
     CHECK_EQ_STR(aios_arena_strdup(a, "abc"), "abc");
     CHECK_EQ_STR(aios_arena_strndup(a, "abcdef", 2), "ab");
-    CHECK(aios_arena_alloc(a, 600) != NULL); /* larger than a block: its own block */
+    CHECK(aios_arena_alloc(a, 600) != NULL);  /* larger than a block: its own block */
     CHECK(aios_arena_alloc(a, 2000) == NULL); /* past max_bytes */
     CHECK(aios_arena_used(a) >= 600);
     aios_arena_reset(a);

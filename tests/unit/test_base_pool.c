@@ -41,8 +41,8 @@ static void test_run(void)
             for (int i = 0; i < nt; i++)
                 got += c.partial[i];
             if (got != want || c.calls != nt) {
-                CHECK_MSG(0, "threads %d rep %d: sum %lld want %lld, calls %d", nt, rep, got,
-                          want, (int)c.calls);
+                CHECK_MSG(0, "threads %d rep %d: sum %lld want %lld, calls %d", nt, rep, got, want,
+                          (int)c.calls);
                 break;
             }
         }

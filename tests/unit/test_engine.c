@@ -74,8 +74,12 @@ static const int32_t prompt[] = {1, 167, 937, 905, 26, 707, 943, 425};
 
 static struct aios_gen_request greedy(struct out *o, int max_tokens)
 {
-    struct aios_gen_request r = {.prompt = prompt, .n_prompt = 8, .max_tokens = max_tokens,
-                                 .ignore_eos = true, .cb = cb, .ud = o};
+    struct aios_gen_request r = {.prompt = prompt,
+                                 .n_prompt = 8,
+                                 .max_tokens = max_tokens,
+                                 .ignore_eos = true,
+                                 .cb = cb,
+                                 .ud = o};
     aios_sampling_defaults(&r.sampling);
     r.sampling.temperature = 0;
     return r;
@@ -85,8 +89,8 @@ static aios_engine *open_engine(const char *fix, const char *file, int slots, in
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/models/%s", fix, file);
-    struct aios_engine_params p = {.model_path = path, .n_ctx = n_ctx, .n_parallel = slots,
-                                   .n_threads = 2, .kv_f32 = true};
+    struct aios_engine_params p = {
+        .model_path = path, .n_ctx = n_ctx, .n_parallel = slots, .n_threads = 2, .kv_f32 = true};
     aios_engine *e = NULL;
     struct aios_err err;
     if (aios_engine_create(&p, &e, &err))

@@ -72,7 +72,8 @@ static void test_errors(void)
     snprintf(p, sizeof p, "%s/arch.gguf", tmp);
     write_variant(p, NULL, "general.architecture", "mamba", NULL, 0, NULL, 0);
     CHECK_EQ_INT(load(p, &err, &m), AIOS_EUNSUPPORTED);
-    CHECK_MSG(strstr(err.msg, "'mamba'") && strstr(err.msg, "llama, qwen2, chatglm, baichuan, bert"),
+    CHECK_MSG(strstr(err.msg, "'mamba'") &&
+                  strstr(err.msg, "llama, qwen2, chatglm, baichuan, bert"),
               "%s", err.msg);
 
     snprintf(p, sizeof p, "%s/eps.gguf", tmp);
@@ -96,16 +97,16 @@ static void test_scaling(void)
     struct aios_err err;
     aios_model *m;
     snprintf(p, sizeof p, "%s/linear.gguf", tmp);
-    write_variant(p, NULL, "llama.rope.scaling.type", "linear", NULL, 0, "llama.rope.scaling.factor",
-                  4.0f);
+    write_variant(p, NULL, "llama.rope.scaling.type", "linear", NULL, 0,
+                  "llama.rope.scaling.factor", 4.0f);
     CHECK_EQ_INT(load(p, &err, &m), AIOS_OK);
     if (m) {
         CHECK_NEAR(aios_model_hparams(m)->rope_freq_scale, 0.25, 1e-7);
         aios_model_free(m);
     }
     snprintf(p, sizeof p, "%s/yarn.gguf", tmp);
-    write_variant(p, NULL, "llama.rope.scaling.type", "yarn", "llama.rope.scaling.original_context_length",
-                  256, NULL, 0);
+    write_variant(p, NULL, "llama.rope.scaling.type", "yarn",
+                  "llama.rope.scaling.original_context_length", 256, NULL, 0);
     CHECK_EQ_INT(load(p, &err, &m), AIOS_OK);
     if (m) {
         CHECK_EQ_INT(aios_model_hparams(m)->n_ctx_train, 256); /* capped, runs unscaled */
@@ -119,7 +120,7 @@ static void test_hparams(void)
     char p[4200];
     struct aios_err err;
     aios_model *m;
-    const char *files[] = {"llama-Q4_K_M.gguf", "qwen2-F16.gguf", "chatglm-Q8_0.gguf",
+    const char *files[] = {"llama-Q4_K_M.gguf",   "qwen2-F16.gguf",       "chatglm-Q8_0.gguf",
                            "baichuan7b-F32.gguf", "baichuan13b-F32.gguf", "bert-F32.gguf"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/models/%s", fix, files[i]);

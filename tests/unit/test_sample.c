@@ -153,8 +153,12 @@ static void test_utf8(void)
     CHECK_EQ_INT(aios_utf8_complete_prefix("a\xff", 2), 2); /* invalid: not held, sanitised */
     CHECK_EQ_INT(aios_utf8_complete_prefix("", 0), 0);
     char out[64];
-    CHECK_EQ_INT(aios_utf8_sanitize("a\xff" "b", 3, out), 5);
-    CHECK_EQ_STR(out, "a\xef\xbf\xbd" "b");
+    CHECK_EQ_INT(aios_utf8_sanitize("a\xff"
+                                    "b",
+                                    3, out),
+                 5);
+    CHECK_EQ_STR(out, "a\xef\xbf\xbd"
+                      "b");
     aios_utf8_sanitize("\xed\xa0\x80", 3, out); /* surrogate: three replacement chars */
     CHECK_EQ_STR(out, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     aios_utf8_sanitize("\xc0\xaf", 2, out); /* overlong */
