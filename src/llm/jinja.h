@@ -188,6 +188,10 @@ struct jstate {
     int64_t now;
     json_t *ctx;        /* the caller's context, deep-copied */
     json_t *namespaces; /* array of the namespace() objects made so far */
+    /* arrays that are Python tuples (printed with parentheses): a pointer
+     * set holding a reference to each, so no address is reused */
+    json_t **tuples;
+    size_t ntuples, tuples_cap;
     struct aios_err *err;
     uint64_t steps;
     uint64_t created; /* bytes of strings and list slots made, cumulative */
@@ -199,6 +203,12 @@ struct jstate {
 
 /* Error helper: "line N: message" with code; returns code. */
 int jinja_fail(struct jstate *st, int line, int code, const char *fmt, ...) AIOS_PRINTF(4, 5);
+
+/* Marks array t (a new tuple) as a tuple; best effort (past the list
+ * limit or out of memory it stays a plain list). */
+void jinja_tuple_mark(struct jstate *st, json_t *t);
+bool jinja_is_tuple(const struct jstate *st, const json_t *t);
+void jinja_tuples_free(struct jstate *st);
 
 /* Value helpers shared by jinja_eval.c and jinja_builtins.c. */
 void jv_drop(struct jv *v);

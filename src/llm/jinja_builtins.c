@@ -635,6 +635,7 @@ int jinja_items(struct jstate *st, const struct jv *in, struct jv *out)
             if (!rc) {
                 json_array_append_new(pair, ks.j);
                 json_array_append(pair, v);
+                jinja_tuple_mark(st, pair);
                 rc = jinja_list_push(st, arr, pair);
             } else {
                 jv_drop(&ks);

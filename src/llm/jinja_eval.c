@@ -699,6 +699,7 @@ static int call_body(struct jstate *st, struct jframe *parent, const struct jnod
                             args->kv[k].k == JV_JSON ? args->kv[k].j : json_null());
     }
     if (!rc && (uses & JMACRO_VARARGS)) {
+        jinja_tuple_mark(st, va);
         rc = frame_set(st, &mf, "varargs", jv_json(va));
         va = NULL;
     }
@@ -1020,6 +1021,8 @@ static int eval_node(struct jstate *st, struct jframe *f, const struct jnode *n,
             }
             json_array_append_new(arr, v.k == JV_JSON ? v.j : json_null());
         }
+        if (n->i == 1)
+            jinja_tuple_mark(st, arr);
         *out = jv_json(arr);
         return AIOS_OK;
     }
@@ -1473,6 +1476,7 @@ int aios_jinja_render(const aios_jinja_template *t, const json_t *ctx, int64_t n
     for (size_t i = 0; i < json_array_size(st.namespaces); i++)
         json_object_clear(json_array_get(st.namespaces, i));
     json_decref(st.namespaces);
+    jinja_tuples_free(&st);
     json_decref(st.ctx);
     if (rc) {
         aios_buf_free(&b);

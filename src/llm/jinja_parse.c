@@ -523,7 +523,7 @@ static int parse_tuple(struct parser *P, bool with_cond, struct jnode **out)
     while (accept_op(P, ",")) {
         const struct jtok *t = cur(P);
         if (t->kind == JT_CLOSE_EXPR || t->kind == JT_CLOSE_STMT || is_name(t, "in") ||
-            is_op(t, "="))
+            is_op(t, "=") || is_op(t, ")"))
             break;
         struct jnode *e;
         TRY(with_cond ? parse_expr(P, &e) : parse_or(P, &e));

@@ -210,6 +210,68 @@ void jinja_fmt_float(double d, char *buf, size_t size)
     aios_buf_free(&b);
 }
 
+/* ---- tuples -------------------------------------------------------------- */
+
+static size_t ptr_hash(const json_t *p, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20) & (cap - 1);
+}
+
+void jinja_tuple_mark(struct jstate *st, json_t *t)
+{
+    if (!t || st->ntuples >= st->lim->max_list)
+        return;
+    if ((st->ntuples + 1) * 2 > st->tuples_cap) {
+        size_t nc = st->tuples_cap ? st->tuples_cap * 2 : 64;
+        json_t **ns = aios_calloc(nc, sizeof *ns);
+        if (!ns)
+            return;
+        for (size_t i = 0; i < st->tuples_cap; i++) {
+            json_t *q = st->tuples[i];
+            if (!q)
+                continue;
+            size_t h = ptr_hash(q, nc);
+            while (ns[h])
+                h = (h + 1) & (nc - 1);
+            ns[h] = q;
+        }
+        aios_free(st->tuples);
+        st->tuples = ns;
+        st->tuples_cap = nc;
+    }
+    size_t h = ptr_hash(t, st->tuples_cap);
+    while (st->tuples[h]) {
+        if (st->tuples[h] == t)
+            return;
+        h = (h + 1) & (st->tuples_cap - 1);
+    }
+    st->tuples[h] = json_incref(t);
+    st->ntuples++;
+}
+
+bool jinja_is_tuple(const struct jstate *st, const json_t *t)
+{
+    if (!st || !st->tuples_cap)
+        return false;
+    size_t h = ptr_hash(t, st->tuples_cap);
+    while (st->tuples[h]) {
+        if (st->tuples[h] == t)
+            return true;
+        h = (h + 1) & (st->tuples_cap - 1);
+    }
+    return false;
+}
+
+void jinja_tuples_free(struct jstate *st)
+{
+    for (size_t i = 0; i < st->tuples_cap; i++)
+        json_decref(st->tuples[i]);
+    aios_free(st->tuples);
+    st->tuples = NULL;
+    st->tuples_cap = st->ntuples = 0;
+}
+
 /* ---- str() and repr() --------------------------------------------------- */
 
 static int repr_str(struct aios_buf *b, const char *s, size_t n)
@@ -235,7 +297,7 @@ static int repr_str(struct aios_buf *b, const char *s, size_t n)
     return rc ? rc : aios_buf_putc(b, q);
 }
 
-static int repr_json(const json_t *j, struct aios_buf *b, int depth)
+static int repr_json(const struct jstate *st, const json_t *j, struct aios_buf *b, int depth)
 {
     if (depth > MAX_VALUE_DEPTH)
         return AIOS_ELIMIT;
@@ -256,14 +318,18 @@ static int repr_json(const json_t *j, struct aios_buf *b, int depth)
     case JSON_STRING:
         return repr_str(b, json_string_value(j), json_string_length(j));
     case JSON_ARRAY: {
-        rc = aios_buf_putc(b, '[');
-        for (size_t i = 0; i < json_array_size(j) && rc == AIOS_OK; i++) {
+        bool tuple = jinja_is_tuple(st, j);
+        size_t n = json_array_size(j);
+        rc = aios_buf_putc(b, tuple ? '(' : '[');
+        for (size_t i = 0; i < n && rc == AIOS_OK; i++) {
             if (i)
                 rc = aios_buf_puts(b, ", ");
             if (rc == AIOS_OK)
-                rc = repr_json(json_array_get(j, i), b, depth + 1);
+                rc = repr_json(st, json_array_get(j, i), b, depth + 1);
         }
-        return rc ? rc : aios_buf_putc(b, ']');
+        if (rc == AIOS_OK && tuple && n == 1)
+            rc = aios_buf_putc(b, ','); /* (x,) */
+        return rc ? rc : aios_buf_putc(b, tuple ? ')' : ']');
     }
     case JSON_OBJECT: {
         rc = aios_buf_putc(b, '{');
@@ -282,7 +348,7 @@ static int repr_json(const json_t *j, struct aios_buf *b, int depth)
             if (rc == AIOS_OK)
                 rc = aios_buf_puts(b, ": ");
             if (rc == AIOS_OK)
-                rc = repr_json(v, b, depth + 1);
+                rc = repr_json(st, v, b, depth + 1);
         }
         return rc ? rc : aios_buf_putc(b, '}');
     }
@@ -307,7 +373,7 @@ int jv_to_str(struct jstate *st, const struct jv *v, struct aios_buf *b)
         if (json_is_string(v->j))
             rc = aios_buf_append(b, json_string_value(v->j), json_string_length(v->j));
         else
-            rc = repr_json(v->j, b, 0);
+            rc = repr_json(st, v->j, b, 0);
         break;
     }
     if (rc == AIOS_ELIMIT)

@@ -56,7 +56,7 @@ static void test_literals_and_output(void)
     EQ("{{ {'a': 1, 'b': [2]} }}", NULL, "{'a': 1, 'b': [2]}");
     EQ("{{ \"it's\" }} {{ ['it\\'s'] }}", NULL, "it's [\"it's\"]");
     EQ("{{ undefined_thing }}|{{ x }}", "{\"x\": \"y\"}", "|y");
-    EQ("{{ (1, 2) }}{{ () }}", NULL, "[1, 2][]");
+    EQ("{{ (1, 2) }}{{ () }}{{ (1,) }}{{ (1, 2)|tojson }}", NULL, "(1, 2)()(1,)[1, 2]");
 }
 
 static void test_operators(void)
@@ -106,7 +106,7 @@ static void test_filters(void)
        NULL, "3x 13 0 26 3 2.5");
     EQ("{{ 'a-b-c'|replace('-', '+') }} {{ 'aaa'|replace('a', 'b', 2) }}", NULL, "a+b+c bba");
     EQ("{{ {'a': 1, 'b': 2}|items|list }} {{ 'ab'|list }}", NULL,
-       "[['a', 1], ['b', 2]] ['a', 'b']");
+       "[('a', 1), ('b', 2)] ['a', 'b']");
     EQ("{{ [3,1,2]|sort }} {{ [3,1,2]|sort(reverse=true) }} {{ ['b','A','c']|sort }} "
        "{{ l|sort(attribute='k')|map(attribute='k')|list }}",
        "{\"l\": [{\"k\": 2}, {\"k\": 1}]}", "[1, 2, 3] [3, 2, 1] ['A', 'b', 'c'] [1, 2]");
@@ -118,7 +118,7 @@ static void test_filters(void)
        "&lt;a&amp;b&gt; x 3");
     EQ("{{ 'a\\nb\\n\\nc'|indent(2) }}|{{ 'a\\nb'|indent(2, true) }}", NULL,
        "a\n  b\n\n  c|  a\n  b");
-    EQ("{{ {'b': 1, 'a': 2}|dictsort }}", NULL, "[['a', 2], ['b', 1]]");
+    EQ("{{ {'b': 1, 'a': 2}|dictsort }}", NULL, "[('a', 2), ('b', 1)]");
     EQ("{{ ['a','b']|map('upper')|list }}", NULL, "['A', 'B']");
     EQ("{{ '%s=%d;%5.2f|%r%%'|format('k', 3, 2.5, 'q') }} {{ '<%s>' % 'x' }} {{ '%s-%s' % (1, 2) "
        "}}",
@@ -197,7 +197,7 @@ static void test_methods(void)
     const char *d = "{\"d\": {\"a\": 1, \"b\": 2}}";
     EQ("{{ d.items()|list }} {{ d.keys()|list }} {{ d.values()|list }} {{ d.get('a') }} "
        "{{ d.get('z') }} {{ d.get('z', 0) }}",
-       d, "[['a', 1], ['b', 2]] ['a', 'b'] [1, 2] 1 None 0");
+       d, "[('a', 1), ('b', 2)] ['a', 'b'] [1, 2] 1 None 0");
     EQ("{% set l = [1] %}{{ l.append(2) }}{{ l }} {{ l.pop() }} {{ l }}", NULL, "None[1, 2] 2 [1]");
     EQ("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", d, "a=1;b=2;");
     CHECK_EQ_STR(R("{{ 'a'.nosuch() }}", NULL), "ERR");
@@ -233,7 +233,7 @@ static void test_statements(void)
     EQ("{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}inner{% endcall %}", NULL,
        "[inner]");
     EQ("{% macro v(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ v(1, 2, 3, k='x') }}",
-       NULL, "1[2, 3]{'k': 'x'}");
+       NULL, "1(2, 3){'k': 'x'}");
     EQ("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}",
        NULL, "321");
     EQ("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
