@@ -291,6 +291,17 @@ static void attn_heads_ref(const struct aios_attn_args *a, const float *q, const
     }
 }
 
+/* x[i] = f16(x[i]) in place, vectorised where the CPU converts (F16C). */
+static void round_f16(float *x, int64_t n)
+{
+    uint16_t tmp[256];
+    for (int64_t i = 0; i < n; i += 256) {
+        int64_t m = n - i < 256 ? n - i : 256;
+        aios_fp32_to_fp16_row(x + i, tmp, m);
+        aios_fp16_to_fp32_row(tmp, x + i, m);
+    }
+}
+
 /* AVX2 path: the query heads that share a KV head (GQA) go together, so
  * each key and value row is read once for the whole group. Needs group x
  * n_kv floats of scores (allocated here); falls back to the head-by-head
@@ -324,8 +335,8 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
             const int64_t nk = a->causal && pos + 1 < a->n_kv ? pos + 1 : a->n_kv;
             const float *qs = q + (i * a->n_head + hs) * d; /* g consecutive heads */
             if (f16) { /* as ggml: the query rounded to F16 for the K product */
-                for (int64_t t = 0; t < g * d; t++)
-                    qb[t] = fp16_to_f32(aios_fp32_to_fp16(qs[t]));
+                memcpy(qb, qs, sizeof(float) * (size_t)(g * d));
+                round_f16(qb, g * d);
                 qs = qb;
             }
             aios_tensor_avx2_kq_group(qs, g, kh, f16, a->kv_stride, nk, d, sc, a->n_kv);
@@ -344,8 +355,7 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
                     row[j] = -INFINITY;
                 aios_tensor_softmax(row, a->n_kv);
                 if (f16) /* and the probabilities to F16 for the V product */
-                    for (int64_t j = 0; j < nk; j++)
-                        row[j] = fp16_to_f32(aios_fp32_to_fp16(row[j]));
+                    round_f16(row, nk);
             }
             float *o = out + (i * a->n_head + hs) * d;
             for (int64_t t = 0; t < g * d; t++)
