@@ -418,6 +418,9 @@ static void step(aios_engine *e)
         double want = e->tok_per_s > 0 ? e->tok_per_s * STEP_TARGET_S - nb : e->n_batch / 4;
         cap = want < 16 ? 16 : want > e->n_batch ? e->n_batch : (int)want;
     }
+    if (budget > cap)
+        budget = cap; /* the cap is on all prompt tokens of the step */
+    int n_prompt_toks = 0;
     for (int i = 0; i < e->n_slots && budget > 0; i++) {
         struct slot *s = &e->slots[i];
         if (s->state != SLOT_PROMPT)
@@ -425,8 +428,6 @@ static void step(aios_engine *e)
         int take = s->n_toks - s->n_past;
         if (take > budget)
             take = budget;
-        if (take > cap)
-            take = cap;
         for (int j = 0; j < take; j++) {
             int ti = s->n_past + j;
             bool last = ti == s->n_toks - 1;
@@ -438,6 +439,7 @@ static void step(aios_engine *e)
             }
         }
         budget -= take;
+        n_prompt_toks += take;
         e->stats.prompt_tokens += (uint64_t)take;
     }
     if (nb == 0)
@@ -447,7 +449,7 @@ static void step(aios_engine *e)
     int rc = aios_ctx_decode(e->ctx, e->batch, nb, &err);
     double dt = aios_time_s() - t0;
     /* Tokens per second of batches with prompt work, smoothed. */
-    if (rc == AIOS_OK && nb >= 8 && dt > 0)
+    if (rc == AIOS_OK && n_prompt_toks >= 16 && dt > 0)
         e->tok_per_s = e->tok_per_s > 0 ? 0.7 * e->tok_per_s + 0.3 * (nb / dt) : nb / dt;
     e->stats.steps++;
     if (rc) {
