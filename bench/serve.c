@@ -31,6 +31,8 @@ struct result {
     double ttft, latency, max_gap;
     int chunks;
     bool ok;
+    long code;
+    int curl_rc;
 };
 
 struct shared {
@@ -101,6 +103,8 @@ static void *client(void *arg)
         double end = aios_time_s();
         struct result *r = &sh->res[i];
         r->ok = rc == CURLE_OK && code == 200 && st.first > 0;
+        r->code = code;
+        r->curl_rc = (int)rc;
         r->ttft = st.first - st.t0;
         r->latency = end - st.t0;
         r->max_gap = st.max_gap;
@@ -253,6 +257,13 @@ int main(int argc, char **argv)
             max_gap = r->max_gap > max_gap ? r->max_gap : max_gap;
             ok++;
         }
+        for (int i = 0; i < total; i++)
+            if (!sh.res[i].ok) {
+                fprintf(stderr, "request %d failed: HTTP %ld, curl %d (%s), %d chunks\n", i,
+                        sh.res[i].code, sh.res[i].curl_rc,
+                        curl_easy_strerror((CURLcode)sh.res[i].curl_rc), sh.res[i].chunks);
+                break;
+            }
         printf("%-8d %6d %8.2f %10.1f %9.2fs %9.2fs %8.0fms %8.0fms %8.2fs%s\n", C, ok, ok / wall,
                out_tokens / wall, pct(ttft, ok, 0.5), pct(ttft, ok, 0.99),
                1000 * pct(tpot, ok, 0.5), 1000 * pct(tpot, ok, 0.99), max_gap,

@@ -54,6 +54,7 @@ struct aios_engine {
     int *out_tok;  /* output index -> index into the slot's toks */
     float *logit_scratch;
     double tok_per_s; /* measured speed of batches with prompt chunks */
+    unsigned char *served; /* per slot, scratch of step() */
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -421,10 +422,22 @@ static void step(aios_engine *e)
     if (budget > cap)
         budget = cap; /* the cap is on all prompt tokens of the step */
     int n_prompt_toks = 0;
-    for (int i = 0; i < e->n_slots && budget > 0; i++) {
+    /* Oldest request first, so no prompt waits behind later arrivals. */
+    for (int c = 0; c < e->n_slots; c++)
+        e->served[c] = 0;
+    for (int k = 0; k < e->n_slots && budget > 0; k++) {
+        int i = -1;
+        for (int c = 0; c < e->n_slots; c++) {
+            const struct slot *cs = &e->slots[c];
+            if (cs->state != SLOT_PROMPT || e->served[c])
+                continue;
+            if (i < 0 || cs->t_start < e->slots[i].t_start)
+                i = c;
+        }
+        if (i < 0)
+            break;
+        e->served[i] = 1;
         struct slot *s = &e->slots[i];
-        if (s->state != SLOT_PROMPT)
-            continue;
         int take = s->n_toks - s->n_past;
         if (take > budget)
             take = budget;
@@ -564,12 +577,14 @@ int aios_engine_create(const struct aios_engine_params *p, aios_engine **out, st
     if (e->n_batch < e->n_slots)
         e->n_batch = e->n_slots;
     e->logit_scratch = aios_malloc(sizeof(float) * (size_t)aios_model_hparams(e->model)->n_vocab);
+    e->served = aios_calloc((size_t)e->n_slots, 1);
     e->slots = aios_calloc((size_t)e->n_slots, sizeof *e->slots);
     e->batch = aios_calloc((size_t)e->n_batch, sizeof *e->batch);
     e->out_slot = aios_calloc((size_t)e->n_batch, sizeof *e->out_slot);
     e->out_tok = aios_calloc((size_t)e->n_batch, sizeof *e->out_tok);
     rc = AIOS_ENOMEM;
-    if (!e->slots || !e->batch || !e->out_slot || !e->out_tok || !e->logit_scratch) {
+    if (!e->slots || !e->batch || !e->out_slot || !e->out_tok || !e->logit_scratch ||
+        !e->served) {
         aios_err_set(err, rc, "out of memory");
         goto fail;
     }
@@ -604,6 +619,7 @@ fail:
     aios_free(e->out_slot);
     aios_free(e->out_tok);
     aios_free(e->logit_scratch);
+    aios_free(e->served);
     aios_ctx_free(e->ctx);
     aios_llm_vocab_free(e->vocab);
     aios_model_free(e->model);
@@ -632,6 +648,7 @@ void aios_engine_destroy(aios_engine *e)
     aios_free(e->out_slot);
     aios_free(e->out_tok);
     aios_free(e->logit_scratch);
+    aios_free(e->served);
     aios_ctx_free(e->ctx);
     aios_llm_vocab_free(e->vocab);
     aios_model_free(e->model);

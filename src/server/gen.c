@@ -368,10 +368,14 @@ static void wait_slice(struct gen *g)
     pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 }
 
+#define KEEPALIVE ": keep-alive\n\n"
+#define KEEPALIVE_NS (10ull * 1000000000ull)
+
 struct stream_ctx {
     struct gen *g;
     struct MHD_Connection *conn;
     uint64_t stop_seen;
+    uint64_t last_write; /* for keep-alive comments while the request waits */
 };
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -398,7 +402,19 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
                 g->sse_off = 0;
             }
             pthread_mutex_unlock(&g->mu);
+            sc->last_write = aios_time_ns();
             return (ssize_t)n;
+        }
+        /* A request waiting in the queue gets an SSE comment now and then,
+         * so that clients and proxies with idle timeouts keep the stream. */
+        uint64_t now = aios_time_ns();
+        if (!sc->last_write)
+            sc->last_write = now;
+        if (!g->done && now - sc->last_write > KEEPALIVE_NS && max >= sizeof KEEPALIVE - 1) {
+            pthread_mutex_unlock(&g->mu);
+            memcpy(buf, KEEPALIVE, sizeof KEEPALIVE - 1);
+            sc->last_write = now;
+            return (ssize_t)(sizeof KEEPALIVE - 1);
         }
         if (g->done) {
             pthread_mutex_unlock(&g->mu);
