@@ -17,7 +17,7 @@
 #define MAX_STOPS 16
 #define MAX_STOP_LEN 256
 #define PENDING_MAX (64 * 1024) /* undecided text held back at most */
-#define STEP_TARGET_S 0.4       /* longest step while streams are generating */
+#define STEP_TARGET_S 0.75      /* longest step while streams are generating */
 
 struct req {
     struct req *next;
