@@ -53,7 +53,7 @@ struct aios_engine {
     int *out_slot; /* output index -> slot */
     int *out_tok;  /* output index -> index into the slot's toks */
     float *logit_scratch;
-    double tok_per_s; /* measured speed of batches with prompt chunks */
+    double tok_per_s;      /* measured speed of batches with prompt chunks */
     unsigned char *served; /* per slot, scratch of step() */
 
     pthread_t thread;
@@ -583,8 +583,7 @@ int aios_engine_create(const struct aios_engine_params *p, aios_engine **out, st
     e->out_slot = aios_calloc((size_t)e->n_batch, sizeof *e->out_slot);
     e->out_tok = aios_calloc((size_t)e->n_batch, sizeof *e->out_tok);
     rc = AIOS_ENOMEM;
-    if (!e->slots || !e->batch || !e->out_slot || !e->out_tok || !e->logit_scratch ||
-        !e->served) {
+    if (!e->slots || !e->batch || !e->out_slot || !e->out_tok || !e->logit_scratch || !e->served) {
         aios_err_set(err, rc, "out of memory");
         goto fail;
     }

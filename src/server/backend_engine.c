@@ -282,6 +282,49 @@ static int build_prompt(struct be_model *bm, const struct aios_server_gen_reques
     return rc;
 }
 
+/* For tool_choice "required" or {"type":"function","function":{"name":F}}:
+ * a schema admitting exactly a call {"name": N, "arguments": {...}} of one
+ * allowed tool, its arguments per the tool's parameters. NULL otherwise. */
+static json_t *forced_call_schema(const struct aios_server_gen_request *req)
+{
+    if (req->kind != AIOS_SERVER_REQ_CHAT || !req->tools || !req->tool_choice)
+        return NULL;
+    const char *only = NULL;
+    if (json_is_string(req->tool_choice)) {
+        if (strcmp(json_string_value(req->tool_choice), "required") != 0)
+            return NULL;
+    } else if (json_is_object(req->tool_choice)) {
+        only = json_string_value(
+            json_object_get(json_object_get(req->tool_choice, "function"), "name"));
+        if (!only)
+            return NULL;
+    } else {
+        return NULL;
+    }
+    json_t *any = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(req->tools, i, t)
+    {
+        json_t *fn = json_object_get(t, "function");
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        if (!name || (only && strcmp(only, name) != 0))
+            continue;
+        json_t *params = json_object_get(fn, "parameters");
+        json_array_append_new(
+            any, json_pack("{s:s, s:{s:{s:s}, s:o}, s:[s, s], s:b}", "type", "object", "properties",
+                           "name", "const", name, "arguments",
+                           json_is_object(params) ? json_incref(params)
+                                                  : json_pack("{s:s}", "type", "object"),
+                           "required", "name", "arguments", "additionalProperties", 0));
+    }
+    if (json_array_size(any) == 0) {
+        json_decref(any);
+        return NULL;
+    }
+    return json_pack("{s:o}", "anyOf", any);
+}
+
 static int start(void *ctx, const struct aios_server_gen_request *req,
                  const struct aios_server_sink *sink, aios_server_job **out, struct aios_err *err)
 {
@@ -308,20 +351,27 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         aios_llm_tokens_free(&toks);
         return rc;
     }
-    /* Constrained output: one guide per choice, checked before anything starts. */
+    /* Constrained output: one guide per choice, checked before anything
+     * starts. tool_choice "required" or a named function constrains the
+     * output to a call ({"name", "arguments"}) of the allowed tools. */
+    json_t *call_schema = forced_call_schema(req);
+    const json_t *schema = call_schema                                     ? call_schema
+                           : req->format == AIOS_SERVER_FORMAT_JSON_SCHEMA ? req->json_schema
+                                                                           : NULL;
+    bool guided = call_schema || req->format != AIOS_SERVER_FORMAT_TEXT;
     aios_json_guide *guides[AIOS_SERVER_MAX_N] = {0};
-    for (int i = 0; req->format != AIOS_SERVER_FORMAT_TEXT && i < req->n; i++) {
-        rc = aios_json_guide_create(req->format == AIOS_SERVER_FORMAT_JSON_SCHEMA ? req->json_schema
-                                                                                  : NULL,
-                                    &guides[i], err);
+    for (int i = 0; guided && i < req->n; i++) {
+        rc = aios_json_guide_create(schema, &guides[i], err);
         if (rc) {
-            aios_err_prefix(err, "response_format.json_schema");
+            aios_err_prefix(err, call_schema ? "tools" : "response_format.json_schema");
+            json_decref(call_schema);
             for (int k = 0; k < i; k++)
                 aios_json_guide_free(guides[k]);
             aios_llm_tokens_free(&toks);
             return rc == AIOS_ENOMEM ? rc : AIOS_EINVAL;
         }
     }
+    json_decref(call_schema);
     struct aios_server_job *j = aios_calloc(1, sizeof *j);
     if (!j || !(j->ch = aios_calloc((size_t)req->n, sizeof *j->ch))) {
         aios_free(j);

@@ -79,6 +79,19 @@ const t = await client.chat.completions.create({
 });
 check(typeof t.choices[0].message.content === 'string' && !t.choices[0].message.tool_calls, `tools: ${JSON.stringify(t.choices[0])}`);
 
+// tool_choice naming a function: the output is constrained to a call of it,
+// so even a random model returns a well-formed tool call.
+const dfTool = { type: 'function', function: { name: 'df', parameters: { type: 'object', properties: { path: { type: 'string', maxLength: 12 } }, required: ['path'], additionalProperties: false } } };
+const forced = await client.chat.completions.create({
+  model: 'qwen', messages: [{ role: 'user', content: 'check disk' }], max_tokens: 150,
+  tools: [dfTool, { type: 'function', function: { name: 'uptime' } }], tool_choice: { type: 'function', function: { name: 'df' } },
+});
+const fc = forced.choices[0];
+let fargs = null;
+try { fargs = JSON.parse(fc.message.tool_calls?.[0]?.function?.arguments ?? 'null'); } catch (e) { /* checked below */ }
+check(fc.finish_reason === 'tool_calls' && fc.message.tool_calls?.[0]?.function?.name === 'df' && typeof fargs?.path === 'string' && [...fargs.path].length <= 12,
+  `forced tool call: ${JSON.stringify(fc)}`);
+
 // Embeddings match llama.cpp's reference for the fixture texts (F32: 1e-4).
 const texts = readFileSync(`${process.env.AIOS_FIX}/models/bert_texts.txt`, 'utf8').split('\n').filter((s) => s.length);
 const emb = await client.embeddings.create({ model: 'bge', input: texts, encoding_format: 'float' });
