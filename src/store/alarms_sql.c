@@ -105,44 +105,6 @@ void aios_store_incidents_free(struct aios_store_incident *inc, int n)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Binds in order from a spec: 't' text, 'i' int64_t. */
-static int bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...)
-{
-    va_list ap;
-    va_start(ap, spec);
-    int rc = AIOS_OK;
-    for (int i = 0; spec[i] && !rc; i++) {
-        if (spec[i] == 't')
-            rc = store_bind_text(s, i + 1, va_arg(ap, const char *));
-        else
-            rc = store_bind_i64(s, i + 1, va_arg(ap, int64_t));
-    }
-    va_end(ap);
-    if (rc)
-        aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
-    return rc;
-}
-
-static int oom(struct aios_err *err)
-{
-    return aios_err_set(err, AIOS_ENOMEM, "out of memory");
-}
-
-static int grow(void **arr, int n, int *cap, size_t sz)
-{
-    if (n < *cap)
-        return AIOS_OK;
-    if (*cap > (1 << 24))
-        return AIOS_ELIMIT;
-    int nc = *cap ? *cap * 2 : 16;
-    void *p = aios_realloc(*arr, (size_t)nc * sz);
-    if (!p)
-        return AIOS_ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return AIOS_OK;
-}
-
 #define ALARM_COLS                                                                                 \
     "id, fingerprint, source, name, status, severity, labels, annotations, generator_url, "        \
     "starts_ms, ends_ms, first_ms, last_ms, resolved_ms, count, incident_id"
@@ -206,7 +168,7 @@ static int one_alarm(struct store_stmt *s, int rc, struct aios_store_alarm *out,
     if (!rc)
         rc = store_step(s, err);
     if (rc == STORE_ROW)
-        rc = read_alarm(s, out) ? AIOS_OK : oom(err);
+        rc = read_alarm(s, out) ? AIOS_OK : store_oom(err);
     else if (rc == STORE_DONE)
         rc = AIOS_ENOTFOUND;
     store_finalize(s);
@@ -219,7 +181,7 @@ static int one_incident(struct store_stmt *s, int rc, struct aios_store_incident
     if (!rc)
         rc = store_step(s, err);
     if (rc == STORE_ROW)
-        rc = read_incident(s, out) ? AIOS_OK : oom(err);
+        rc = read_incident(s, out) ? AIOS_OK : store_oom(err);
     else if (rc == STORE_DONE)
         rc = AIOS_ENOTFOUND;
     store_finalize(s);
@@ -237,7 +199,7 @@ int aios_store_alarm_find_firing(aios_store *st, const char *fingerprint,
         err);
     if (rc)
         return rc;
-    return one_alarm(&s, bind_all(&s, err, "t", fingerprint), out, err);
+    return one_alarm(&s, store_bind_all(&s, err, "t", fingerprint), out, err);
 }
 
 int aios_store_alarm_find_resolved(aios_store *st, const char *fingerprint, int64_t starts_ms,
@@ -250,7 +212,7 @@ int aios_store_alarm_find_resolved(aios_store *st, const char *fingerprint, int6
                            &s, err);
     if (rc)
         return rc;
-    return one_alarm(&s, bind_all(&s, err, "ti", fingerprint, starts_ms), out, err);
+    return one_alarm(&s, store_bind_all(&s, err, "ti", fingerprint, starts_ms), out, err);
 }
 
 int aios_store_alarm_get(aios_store *st, int64_t id, struct aios_store_alarm *out,
@@ -260,7 +222,7 @@ int aios_store_alarm_get(aios_store *st, int64_t id, struct aios_store_alarm *ou
     int rc = store_prepare(st, "SELECT " ALARM_COLS " FROM ops_alarms WHERE id = ?", &s, err);
     if (rc)
         return rc;
-    return one_alarm(&s, bind_all(&s, err, "i", id), out, err);
+    return one_alarm(&s, store_bind_all(&s, err, "i", id), out, err);
 }
 
 int aios_store_alarm_insert(aios_store *st, struct aios_store_alarm *a, struct aios_err *err)
@@ -274,10 +236,11 @@ int aios_store_alarm_insert(aios_store *st, struct aios_store_alarm *a, struct a
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "tttttttiiiiiiii", a->fingerprint, a->source, a->name, a->status,
-                  a->severity, a->labels ? a->labels : "{}", a->annotations ? a->annotations : "{}",
-                  a->generator_url, a->starts_ms, a->ends_ms, a->first_ms, a->last_ms,
-                  a->resolved_ms, a->count > 0 ? a->count : (int64_t)1, a->incident_id);
+    rc = store_bind_all(&s, err, "tttttttiiiiiiii", a->fingerprint, a->source, a->name, a->status,
+                        a->severity, a->labels ? a->labels : "{}",
+                        a->annotations ? a->annotations : "{}", a->generator_url, a->starts_ms,
+                        a->ends_ms, a->first_ms, a->last_ms, a->resolved_ms,
+                        a->count > 0 ? a->count : (int64_t)1, a->incident_id);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -302,9 +265,9 @@ int aios_store_alarm_update(aios_store *st, const struct aios_store_alarm *a, st
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "tttttiiiii", a->status, a->severity, a->labels ? a->labels : "{}",
-                  a->annotations ? a->annotations : "{}", a->generator_url, a->ends_ms, a->last_ms,
-                  a->resolved_ms, a->count, a->id);
+    rc = store_bind_all(&s, err, "tttttiiiii", a->status, a->severity, a->labels ? a->labels : "{}",
+                        a->annotations ? a->annotations : "{}", a->generator_url, a->ends_ms,
+                        a->last_ms, a->resolved_ms, a->count, a->id);
     if (!rc) {
         rc = store_step(&s, err);
         if (rc == STORE_ROW)
@@ -332,16 +295,16 @@ int aios_store_alarm_list(aios_store *st, const struct aios_store_alarm_filter *
     const char *status = f ? f->status : NULL;
     int64_t inc = f ? f->incident_id : 0;
     int64_t limit = f && f->limit > 0 ? f->limit : (int64_t)1 << 30;
-    rc = bind_all(&s, err, "ttiii", status, status, inc, inc, limit);
+    rc = store_bind_all(&s, err, "ttiii", status, status, inc, inc, limit);
     struct aios_store_alarm *arr = NULL;
     int cnt = 0, cap = 0;
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
-        if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
+        if ((rc = store_grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing alarms: %s", aios_status_str(rc));
             break;
         }
         if (!read_alarm(&s, &arr[cnt])) {
-            rc = oom(err);
+            rc = store_oom(err);
             break;
         }
         cnt++;
@@ -369,7 +332,7 @@ int aios_store_incident_find_open(aios_store *st, const char *group_key,
                            &s, err);
     if (rc)
         return rc;
-    return one_incident(&s, bind_all(&s, err, "t", group_key), out, err);
+    return one_incident(&s, store_bind_all(&s, err, "t", group_key), out, err);
 }
 
 int aios_store_incident_get(aios_store *st, int64_t id, struct aios_store_incident *out,
@@ -380,7 +343,7 @@ int aios_store_incident_get(aios_store *st, int64_t id, struct aios_store_incide
         store_prepare(st, "SELECT " INCIDENT_COLS " FROM ops_incidents i WHERE i.id = ?", &s, err);
     if (rc)
         return rc;
-    return one_incident(&s, bind_all(&s, err, "i", id), out, err);
+    return one_incident(&s, store_bind_all(&s, err, "i", id), out, err);
 }
 
 int aios_store_incident_insert(aios_store *st, struct aios_store_incident *inc,
@@ -393,8 +356,8 @@ int aios_store_incident_insert(aios_store *st, struct aios_store_incident *inc,
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "tttii", inc->group_key, inc->title, inc->severity, inc->opened_ms,
-                  inc->updated_ms);
+    rc = store_bind_all(&s, err, "tttii", inc->group_key, inc->title, inc->severity, inc->opened_ms,
+                        inc->updated_ms);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -420,7 +383,7 @@ int aios_store_incident_touch(aios_store *st, int64_t id, const char *severity, 
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "tiii", severity, updated_ms, updated_ms, id);
+    rc = store_bind_all(&s, err, "tiii", severity, updated_ms, updated_ms, id);
     if (!rc) {
         rc = store_step(&s, err);
         if (rc == STORE_ROW)
@@ -444,7 +407,7 @@ int aios_store_incident_close_stale(aios_store *st, int64_t now_ms, int64_t wind
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "iii", window_ms, window_ms, now_ms);
+    rc = store_bind_all(&s, err, "iii", window_ms, window_ms, now_ms);
     if (!rc) {
         rc = store_step(&s, err);
         if (rc == STORE_ROW)
@@ -468,16 +431,16 @@ int aios_store_incident_list(aios_store *st, const char *status, int64_t limit,
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "tti", status, status, limit > 0 ? limit : (int64_t)1 << 30);
+    rc = store_bind_all(&s, err, "tti", status, status, limit > 0 ? limit : (int64_t)1 << 30);
     struct aios_store_incident *arr = NULL;
     int cnt = 0, cap = 0;
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
-        if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
+        if ((rc = store_grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing incidents: %s", aios_status_str(rc));
             break;
         }
         if (!read_incident(&s, &arr[cnt])) {
-            rc = oom(err);
+            rc = store_oom(err);
             break;
         }
         cnt++;

@@ -125,25 +125,6 @@ void aios_store_aliases_free(struct aios_store_alias *a, int n)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Binds texts/integers in order from a compact spec: 't' text, 'i' int64
- * (the arguments must be int64_t). */
-static int bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...)
-{
-    va_list ap;
-    va_start(ap, spec);
-    int rc = AIOS_OK;
-    for (int i = 0; spec[i] && !rc; i++) {
-        if (spec[i] == 't')
-            rc = store_bind_text(s, i + 1, va_arg(ap, const char *));
-        else
-            rc = store_bind_i64(s, i + 1, va_arg(ap, int64_t));
-    }
-    va_end(ap);
-    if (rc)
-        aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
-    return rc;
-}
-
 /* Runs a statement to completion (one step: none of these return rows). */
 static int run(struct store_stmt *s, struct aios_err *err)
 {
@@ -151,28 +132,6 @@ static int run(struct store_stmt *s, struct aios_err *err)
     if (rc == STORE_ROW)
         rc = STORE_DONE;
     return rc;
-}
-
-static int oom(struct aios_err *err)
-{
-    return aios_err_set(err, AIOS_ENOMEM, "out of memory");
-}
-
-/* Grows *arr (element size sz) to hold n+1 elements; bounded by the int
- * count the callers return. */
-static int grow(void **arr, int n, int *cap, size_t sz)
-{
-    if (n < *cap)
-        return AIOS_OK;
-    if (*cap > (1 << 28))
-        return AIOS_ELIMIT;
-    int nc = *cap ? *cap * 2 : 8;
-    void *p = aios_realloc(*arr, (size_t)nc * sz);
-    if (!p)
-        return AIOS_ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return AIOS_OK;
 }
 
 #define MODEL_COLS "id, name, kind, description, created_ms, updated_ms, last_version"
@@ -232,11 +191,11 @@ int aios_store_model_get(aios_store *st, const char *name, struct aios_store_mod
         store_prepare(st, "SELECT " MODEL_COLS " FROM registry_models WHERE name = ?", &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "t", name);
+    rc = store_bind_all(&s, err, "t", name);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW)
-        rc = read_model(&s, out) ? AIOS_OK : oom(err);
+        rc = read_model(&s, out) ? AIOS_OK : store_oom(err);
     else if (rc == STORE_DONE)
         rc = AIOS_ENOTFOUND;
     store_finalize(&s);
@@ -252,8 +211,8 @@ int aios_store_model_insert(aios_store *st, struct aios_store_model *m, struct a
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "tttii", m->name, m->kind, m->description ? m->description : "",
-                  m->created_ms, m->updated_ms);
+    rc = store_bind_all(&s, err, "tttii", m->name, m->kind, m->description ? m->description : "",
+                        m->created_ms, m->updated_ms);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -279,7 +238,7 @@ int aios_store_model_touch(aios_store *st, int64_t model_id, const char *descrip
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "iti", updated_ms, description, model_id);
+    rc = store_bind_all(&s, err, "iti", updated_ms, description, model_id);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -298,7 +257,7 @@ int aios_store_model_next_version(aios_store *st, int64_t model_id, int64_t *ver
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "i", model_id);
+    rc = store_bind_all(&s, err, "i", model_id);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -323,12 +282,12 @@ int aios_store_model_list(aios_store *st, struct aios_store_model **out, int *n,
     struct aios_store_model *arr = NULL;
     int cnt = 0, cap = 0;
     while ((rc = store_step(&s, err)) == STORE_ROW) {
-        if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
+        if ((rc = store_grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing models: %s", aios_status_str(rc));
             break;
         }
         if (!read_model(&s, &arr[cnt])) {
-            rc = oom(err);
+            rc = store_oom(err);
             break;
         }
         cnt++;
@@ -351,7 +310,7 @@ static int delete_by_id(aios_store *st, const char *sql, int64_t id, const char 
     int rc = store_prepare(st, sql, &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "i", id);
+    rc = store_bind_all(&s, err, "i", id);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -380,10 +339,10 @@ int aios_store_model_version_insert(aios_store *st, struct aios_store_model_vers
         &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "iittititittitit", v->model_id, v->version, v->path, v->sha256,
-                  v->size_bytes, v->architecture, v->n_params, v->file_type, v->context_length,
-                  v->tokenizer, v->metadata ? v->metadata : "{}", v->created_ms, v->source_model,
-                  v->source_version, v->lineage);
+    rc = store_bind_all(&s, err, "iittititittitit", v->model_id, v->version, v->path, v->sha256,
+                        v->size_bytes, v->architecture, v->n_params, v->file_type,
+                        v->context_length, v->tokenizer, v->metadata ? v->metadata : "{}",
+                        v->created_ms, v->source_model, v->source_version, v->lineage);
     /* No source: the version number is NULL too, not 0. */
     if (!rc && !v->source_model && st->be->bind_null(s.h, 14) != AIOS_OK)
         rc = aios_err_set(err, AIOS_EINTERNAL, "binding query parameters");
@@ -410,11 +369,11 @@ int aios_store_model_version_get(aios_store *st, int64_t model_id, int64_t versi
         err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "ii", model_id, version);
+    rc = store_bind_all(&s, err, "ii", model_id, version);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW)
-        rc = read_version(&s, out) ? AIOS_OK : oom(err);
+        rc = read_version(&s, out) ? AIOS_OK : store_oom(err);
     else if (rc == STORE_DONE)
         rc = AIOS_ENOTFOUND;
     store_finalize(&s);
@@ -435,14 +394,14 @@ int aios_store_model_version_list(aios_store *st, int64_t model_id,
         return rc;
     struct aios_store_model_version *arr = NULL;
     int cnt = 0, cap = 0;
-    rc = bind_all(&s, err, "i", model_id);
+    rc = store_bind_all(&s, err, "i", model_id);
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
-        if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
+        if ((rc = store_grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing versions: %s", aios_status_str(rc));
             break;
         }
         if (!read_version(&s, &arr[cnt])) {
-            rc = oom(err);
+            rc = store_oom(err);
             break;
         }
         cnt++;
@@ -472,7 +431,7 @@ int aios_store_model_version_latest(aios_store *st, int64_t model_id, int64_t *v
         store_prepare(st, "SELECT MAX(version) FROM registry_versions WHERE model_id = ?", &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "i", model_id);
+    rc = store_bind_all(&s, err, "i", model_id);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -496,7 +455,7 @@ int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const ch
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "it", model_id, sha256);
+    rc = store_bind_all(&s, err, "it", model_id, sha256);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -521,14 +480,14 @@ int aios_store_model_version_find_sha_any(aios_store *st, const char *sha256, ch
                       &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "t", sha256);
+    rc = store_bind_all(&s, err, "t", sha256);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
         bool ok = true;
         *model_name = store_col_dup(&s, 0, &ok);
         *version = store_col_i64(&s, 1);
-        rc = ok && *model_name ? AIOS_OK : oom(err);
+        rc = ok && *model_name ? AIOS_OK : store_oom(err);
     } else if (rc == STORE_DONE) {
         rc = AIOS_ENOTFOUND;
     }
@@ -548,7 +507,7 @@ int aios_store_version_tag_set(aios_store *st, int64_t version_id, const char *k
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "itt", version_id, key, value);
+    rc = store_bind_all(&s, err, "itt", version_id, key, value);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -567,9 +526,9 @@ int aios_store_version_tag_list(aios_store *st, int64_t version_id, struct aios_
         return rc;
     struct aios_store_tag *arr = NULL;
     int cnt = 0, cap = 0;
-    rc = bind_all(&s, err, "i", version_id);
+    rc = store_bind_all(&s, err, "i", version_id);
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
-        if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
+        if ((rc = store_grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing tags: %s", aios_status_str(rc));
             break;
         }
@@ -578,7 +537,7 @@ int aios_store_version_tag_list(aios_store *st, int64_t version_id, struct aios_
         arr[cnt].value = store_col_dup(&s, 1, &ok);
         cnt++;
         if (!ok) {
-            rc = oom(err);
+            rc = store_oom(err);
             break;
         }
         rc = AIOS_OK;
@@ -606,7 +565,7 @@ int aios_store_alias_set(aios_store *st, int64_t model_id, const char *alias, in
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "iti", model_id, alias, version_id);
+    rc = store_bind_all(&s, err, "iti", model_id, alias, version_id);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);
@@ -626,7 +585,7 @@ int aios_store_alias_get(aios_store *st, int64_t model_id, const char *alias, in
                            &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "it", model_id, alias);
+    rc = store_bind_all(&s, err, "it", model_id, alias);
     if (!rc)
         rc = store_step(&s, err);
     if (rc == STORE_ROW) {
@@ -655,9 +614,9 @@ int aios_store_alias_list(aios_store *st, int64_t model_id, int64_t version_id,
         return rc;
     struct aios_store_alias *arr = NULL;
     int cnt = 0, cap = 0;
-    rc = bind_all(&s, err, "iii", model_id, version_id, version_id);
+    rc = store_bind_all(&s, err, "iii", model_id, version_id, version_id);
     while (!rc && (rc = store_step(&s, err)) == STORE_ROW) {
-        if ((rc = grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
+        if ((rc = store_grow((void **)&arr, cnt, &cap, sizeof *arr)) != AIOS_OK) {
             aios_err_set(err, rc, "listing aliases: %s", aios_status_str(rc));
             break;
         }
@@ -666,7 +625,7 @@ int aios_store_alias_list(aios_store *st, int64_t model_id, int64_t version_id,
         arr[cnt].version = store_col_i64(&s, 1);
         cnt++;
         if (!ok) {
-            rc = oom(err);
+            rc = store_oom(err);
             break;
         }
         rc = AIOS_OK;
@@ -689,7 +648,7 @@ int aios_store_alias_delete(aios_store *st, int64_t model_id, const char *alias,
         store_prepare(st, "DELETE FROM registry_aliases WHERE model_id = ? AND alias = ?", &s, err);
     if (rc)
         return rc;
-    rc = bind_all(&s, err, "it", model_id, alias);
+    rc = store_bind_all(&s, err, "it", model_id, alias);
     if (!rc)
         rc = run(&s, err);
     store_finalize(&s);

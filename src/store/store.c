@@ -11,6 +11,8 @@
  */
 #include "store/store_impl.h"
 
+#include <stdarg.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,4 +221,41 @@ char *store_col_dup(struct store_stmt *s, int i, bool *ok)
 int store_exec(aios_store *st, const char *sql, struct aios_err *err)
 {
     return st->be->exec(st->conn, sql, err);
+}
+
+int store_bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...)
+{
+    va_list ap;
+    va_start(ap, spec);
+    int rc = AIOS_OK;
+    for (int i = 0; spec[i] && !rc; i++) {
+        if (spec[i] == 't')
+            rc = store_bind_text(s, i + 1, va_arg(ap, const char *));
+        else
+            rc = store_bind_i64(s, i + 1, va_arg(ap, int64_t));
+    }
+    va_end(ap);
+    if (rc)
+        aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
+    return rc;
+}
+
+int store_grow(void **arr, int n, int *cap, size_t sz)
+{
+    if (n < *cap)
+        return AIOS_OK;
+    if (*cap > (1 << 24))
+        return AIOS_ELIMIT;
+    int nc = *cap ? *cap * 2 : 16;
+    void *p = aios_realloc(*arr, (size_t)nc * sz);
+    if (!p)
+        return AIOS_ENOMEM;
+    *arr = p;
+    *cap = nc;
+    return AIOS_OK;
+}
+
+int store_oom(struct aios_err *err)
+{
+    return aios_err_set(err, AIOS_ENOMEM, "out of memory");
 }

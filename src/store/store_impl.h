@@ -75,6 +75,12 @@ void store_finalize(struct store_stmt *s);
 int store_bind_i64(struct store_stmt *s, int idx, int64_t v);
 int store_bind_text(struct store_stmt *s, int idx, const char *v);
 int store_step(struct store_stmt *s, struct aios_err *err);
+/* Binds parameters 1.. in order from a spec: 't' a text (const char *),
+ * 'i' an integer (int64_t). */
+int store_bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...);
+/* Grows *arr (element size sz) to hold n+1 elements; AIOS_ELIMIT past 2^24. */
+int store_grow(void **arr, int n, int *cap, size_t sz);
+int store_oom(struct aios_err *err);
 int64_t store_col_i64(struct store_stmt *s, int i);
 const char *store_col_text(struct store_stmt *s, int i);
 /* aios_strdup of a text column; *ok cleared on allocation failure (a NULL
