@@ -47,7 +47,23 @@ struct choice {
     struct aios_buf held; /* text kept back to look for a tool call */
     int n_gen;
     bool done;
+    bool echo_text_seen; /* the echoed prompt has produced text */
 };
+
+/* The echoed prompt's text as detokenizing it whole gives: SentencePiece
+ * vocabularies prefix the first word with a space that is not in the
+ * prompt, so that space is left out of the first piece. */
+static void echo_text(struct choice *c, const aios_llm_vocab *v, const char **text, size_t *len)
+{
+    if (c->echo_text_seen || *len == 0)
+        return;
+    c->echo_text_seen = true;
+    if (aios_llm_vocab_type(v) == AIOS_LLM_VOCAB_SPM &&
+        aios_llm_vocab_special(v)->add_space_prefix && (*text)[0] == ' ') {
+        (*text)++;
+        (*len)--;
+    }
+}
 
 struct aios_server_job {
     struct be_model *bm;
@@ -221,9 +237,13 @@ static int gen_cb(void *ud, const struct aios_gen_event *ev)
         top[i] = (struct aios_server_top_logprob){pieces[i].data ? pieces[i].data : "",
                                                   ev->top[i].token, ev->top[i].logprob};
     }
+    const char *text = ev->text;
+    size_t len = ev->len;
+    if (ev->kind == AIOS_GEN_PROMPT_TOKEN)
+        echo_text(c, j->bm->vocab, &text, &len);
     struct aios_server_token t = {.index = c->index,
-                                  .text = ev->text,
-                                  .len = ev->len,
+                                  .text = text,
+                                  .len = len,
                                   .id = ev->token,
                                   .logprob = ev->logprob,
                                   .n_top = n_top,
@@ -403,11 +423,11 @@ static int start(void *ctx, const struct aios_server_gen_request *req,
         struct aios_buf piece;
         aios_buf_init(&piece, 4096);
         aios_llm_token_piece(bm->vocab, toks.ids[0], false, &piece, NULL);
-        struct aios_server_token t = {.index = i,
-                                      .text = piece.data ? piece.data : "",
-                                      .len = piece.len,
-                                      .id = toks.ids[0],
-                                      .logprob = NAN};
+        const char *text = piece.data ? piece.data : "";
+        size_t len = piece.len;
+        echo_text(&j->ch[i], bm->vocab, &text, &len);
+        struct aios_server_token t = {
+            .index = i, .text = text, .len = len, .id = toks.ids[0], .logprob = NAN};
         sink->on_token(sink->ud, &t);
         aios_buf_free(&piece);
     }

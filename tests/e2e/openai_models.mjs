@@ -52,6 +52,7 @@ check(lp.token_logprobs.every((v) => v <= 0) && lp.top_logprobs[0] && Object.key
 const ev = await client.completions.create({ model: 'llama', prompt: 'Disk usage on /var', max_tokens: 1, echo: true, logprobs: 1, temperature: 0 });
 const el = ev.choices[0].logprobs;
 check(el.token_logprobs[0] === null && el.token_logprobs.slice(1).every((v) => typeof v === 'number' && v <= 0), `echo logprobs: ${JSON.stringify(el.token_logprobs)}`);
+check(ev.choices[0].text.startsWith('Disk usage on /var'), `echo text: ${JSON.stringify(ev.choices[0].text)}`);
 check(el.tokens.length === el.token_logprobs.length && el.tokens.length === el.text_offset.length && el.tokens.length >= 4, `echo shapes: ${JSON.stringify(el)}`);
 // Greedy: the generated token is the most likely one, so its logprob equals the top entry's.
 const lastTop = Object.values(el.top_logprobs[el.top_logprobs.length - 1]);
