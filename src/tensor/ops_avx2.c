@@ -111,10 +111,49 @@ static inline float hsum8f(__m256 v)
  * key and value row is read from memory once for all of them.
  *   qs: g rows of d floats; out: g rows of n_kv scores (row stride ostride)
  *   o:  g rows of d outputs; p: g rows of probabilities (stride pstride) */
+/* Sums each of the 8 vectors and returns the 8 sums in one vector (lane i
+ * = sum of v[i]): three rounds of pairwise adds instead of 8 reductions. */
+static inline __m256 transpose_sum8(const __m256 v[8])
+{
+    __m256 s01 = _mm256_hadd_ps(v[0], v[1]), s23 = _mm256_hadd_ps(v[2], v[3]);
+    __m256 s45 = _mm256_hadd_ps(v[4], v[5]), s67 = _mm256_hadd_ps(v[6], v[7]);
+    __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
+    /* lanes: s0123 = [0 1 2 3 | 0 1 2 3] halves, s4567 likewise */
+    __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
+    __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+    return _mm256_add_ps(lo, hi);
+}
+
 void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, int64_t kstride,
                                int64_t n, int64_t d, float *out, int64_t ostride)
 {
-    for (int64_t j = 0; j < n; j++) {
+    int64_t j = 0;
+    /* Eight keys at a time: eight accumulators per query head, summed
+     * together at the end (no horizontal sum per key). */
+    if (d % 8 == 0) {
+        for (; j + 8 <= n; j += 8) {
+            for (int r = 0; r < g; r++) {
+                const float *q = qs + (int64_t)r * d;
+                __m256 acc[8];
+                for (int u = 0; u < 8; u++)
+                    acc[u] = _mm256_setzero_ps();
+                for (int64_t t = 0; t < d; t += 8) {
+                    const __m256 qv = _mm256_loadu_ps(q + t);
+                    for (int u = 0; u < 8; u++) {
+                        __m256 kv;
+                        if (f16)
+                            kv = _mm256_cvtph_ps(_mm_loadu_si128(
+                                (const __m128i *)((const uint16_t *)k + (j + u) * kstride + t)));
+                        else
+                            kv = _mm256_loadu_ps((const float *)k + (j + u) * kstride + t);
+                        acc[u] = _mm256_fmadd_ps(kv, qv, acc[u]);
+                    }
+                }
+                _mm256_storeu_ps(out + (int64_t)r * ostride + j, transpose_sum8(acc));
+            }
+        }
+    }
+    for (; j < n; j++) {
         const void *kj = f16 ? (const void *)((const uint16_t *)k + j * kstride)
                              : (const void *)((const float *)k + j * kstride);
         aios_tensor_avx2_kq_rows(qs, g, kj, f16, d, out + j, ostride);

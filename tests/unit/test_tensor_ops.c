@@ -198,12 +198,14 @@ static void test_alibi(void)
 /* Attention against a double-precision loop. F32 KV: 1e-5 absolute on
  * outputs of size ~1. F16 KV: the kernel rounds K, V, q and the
  * probabilities to F16 (as ggml does) while the loop does not: 5e-3. */
-static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_head,
-                      int64_t n_head_kv, int64_t d)
+/* n_kv keys (up to 40: past the 8-key blocks of the SIMD score kernel),
+ * head_dim d up to 64, 4 query heads at most, 2 KV heads at most. */
+static void attn_case_n(bool causal, float max_bias, uint32_t kv_type, int64_t n_head,
+                        int64_t n_head_kv, int64_t d, int64_t n_kv)
 {
-    const int64_t n_q = 3, n_kv = 7, pos0 = 4;
-    float q[3 * 4 * 24], kf[7 * 2 * 24], vf[7 * 2 * 24], out[3 * 4 * 24], scratch[7];
-    uint16_t kh[7 * 2 * 24], vh[7 * 2 * 24];
+    const int64_t n_q = 3, pos0 = n_kv - 3;
+    static float q[3 * 4 * 64], kf[40 * 2 * 64], vf[40 * 2 * 64], out[3 * 4 * 64], scratch[40];
+    static uint16_t kh[40 * 2 * 64], vh[40 * 2 * 64];
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         q[i] = frand();
     for (size_t i = 0; i < sizeof kf / sizeof kf[0]; i++) {
@@ -230,7 +232,7 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
                                        scratch, NULL),
                  AIOS_OK);
     /* The threaded version computes each head the same way: identical bytes. */
-    float out_mt[3 * 4 * 24];
+    static float out_mt[3 * 4 * 64];
     aios_pool *pool = aios_pool_create(3);
     CHECK_EQ_INT(aios_tensor_attention_mt(pool, &a, q, f16 ? (void *)kh : kf, f16 ? (void *)vh : vf,
                                           out_mt, NULL),
@@ -241,7 +243,7 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
         int64_t hk = h / (n_head / n_head_kv);
         double slope = max_bias > 0 ? aios_tensor_alibi_slope(h, n_head, max_bias) : 0;
         for (int64_t i = 0; i < n_q; i++) {
-            double sc[7], mx = -INFINITY, sum = 0;
+            double sc[40], mx = -INFINITY, sum = 0;
             for (int64_t j = 0; j < n_kv; j++) {
                 if (causal && j > pos0 + i) {
                     sc[j] = -INFINITY;
@@ -271,8 +273,18 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
     }
 }
 
+static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_head,
+                      int64_t n_head_kv, int64_t d)
+{
+    attn_case_n(causal, max_bias, kv_type, n_head, n_head_kv, d, 7);
+}
+
 static void test_attention(void)
 {
+    attn_case_n(true, 0, AIOS_GGML_F32, 4, 2, 64, 37); /* 8-key blocks plus a tail */
+    attn_case_n(true, 0, AIOS_GGML_F16, 4, 1, 64, 40);
+    attn_case_n(false, 8, AIOS_GGML_F16, 2, 2, 24, 33);
+    attn_case_n(true, 0, AIOS_GGML_F32, 4, 2, 20, 39); /* d not a multiple of 8: no blocks */
     attn_case(true, 0, AIOS_GGML_F32, 4, 2, 16);  /* causal, GQA */
     attn_case(false, 0, AIOS_GGML_F32, 2, 2, 16); /* bidirectional (bert) */
     attn_case(true, 8, AIOS_GGML_F32, 2, 2, 16);  /* ALiBi (baichuan 13b) */
