@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define MAX_STOPS 16
@@ -55,6 +56,8 @@ struct aios_engine {
     float *logit_scratch;
     double tok_per_s;      /* measured speed of batches with prompt chunks */
     unsigned char *served; /* per slot, scratch of step() */
+    /* Counters bumped by the scheduler and read by aios_engine_stats. */
+    _Atomic uint64_t n_prompt_tokens, n_generated, n_cached_tokens, n_steps;
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -250,7 +253,7 @@ static void assign(aios_engine *e, struct req *q)
     if (s->sampler)
         for (int i = 0; i < q->r.n_prompt; i++)
             aios_sampler_accept(s->sampler, q->prompt[i]);
-    e->stats.cached_tokens += (uint64_t)reuse;
+    atomic_fetch_add(&e->n_cached_tokens, (uint64_t)reuse);
     if (!s->sampler)
         finish(e, s, AIOS_FINISH_ERROR, "out of memory");
 }
@@ -339,7 +342,7 @@ static void on_output(aios_engine *e, int si, int ti, const float *logits)
     }
     aios_sampler_accept(s->sampler, tok);
     s->n_gen++;
-    e->stats.generated_tokens++;
+    atomic_fetch_add(&e->n_generated, 1);
     if (!q->r.ignore_eos && aios_llm_vocab_is_eog(e->vocab, tok)) {
         finish(e, s, AIOS_FINISH_STOP, NULL);
         return;
@@ -453,7 +456,7 @@ static void step(aios_engine *e)
         }
         budget -= take;
         n_prompt_toks += take;
-        e->stats.prompt_tokens += (uint64_t)take;
+        atomic_fetch_add(&e->n_prompt_tokens, (uint64_t)take);
     }
     if (nb == 0)
         return;
@@ -464,7 +467,7 @@ static void step(aios_engine *e)
     /* Tokens per second of batches with prompt work, smoothed. */
     if (rc == AIOS_OK && n_prompt_toks >= 16 && dt > 0)
         e->tok_per_s = e->tok_per_s > 0 ? 0.7 * e->tok_per_s + 0.3 * (nb / dt) : nb / dt;
-    e->stats.steps++;
+    atomic_fetch_add(&e->n_steps, 1);
     if (rc) {
         for (int i = 0; i < e->n_slots; i++)
             if (e->slots[i].state != SLOT_FREE)
@@ -736,6 +739,10 @@ void aios_engine_stats(aios_engine *e, struct aios_engine_stats *out)
 {
     pthread_mutex_lock(&e->lock);
     *out = e->stats;
+    out->prompt_tokens = atomic_load(&e->n_prompt_tokens);
+    out->generated_tokens = atomic_load(&e->n_generated);
+    out->cached_tokens = atomic_load(&e->n_cached_tokens);
+    out->steps = atomic_load(&e->n_steps);
     int64_t used = 0;
     for (int i = 0; i < e->n_slots; i++)
         used += aios_ctx_seq_len(e->ctx, i);
