@@ -285,12 +285,12 @@ static void test_attention(void)
     attn_case_n(true, 0, AIOS_GGML_F16, 4, 1, 64, 40);
     attn_case_n(false, 8, AIOS_GGML_F16, 2, 2, 24, 33);
     attn_case_n(true, 0, AIOS_GGML_F32, 4, 2, 20, 39); /* d not a multiple of 8: no blocks */
-    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 16);  /* causal, GQA */
-    attn_case(false, 0, AIOS_GGML_F32, 2, 2, 16); /* bidirectional (bert) */
-    attn_case(true, 8, AIOS_GGML_F32, 2, 2, 16);  /* ALiBi (baichuan 13b) */
-    attn_case(true, 0, AIOS_GGML_F16, 4, 2, 16);  /* F16 KV */
-    attn_case(true, 8, AIOS_GGML_F16, 4, 1, 16);  /* F16 KV, ALiBi, MQA */
-    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 20);  /* head_dim not a multiple of 8 */
+    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 16);       /* causal, GQA */
+    attn_case(false, 0, AIOS_GGML_F32, 2, 2, 16);      /* bidirectional (bert) */
+    attn_case(true, 8, AIOS_GGML_F32, 2, 2, 16);       /* ALiBi (baichuan 13b) */
+    attn_case(true, 0, AIOS_GGML_F16, 4, 2, 16);       /* F16 KV */
+    attn_case(true, 8, AIOS_GGML_F16, 4, 1, 16);       /* F16 KV, ALiBi, MQA */
+    attn_case(true, 0, AIOS_GGML_F32, 4, 2, 20);       /* head_dim not a multiple of 8 */
     attn_case(false, 0, AIOS_GGML_F16, 2, 1, 20);
     struct aios_attn_args bad = {.n_q = 1,
                                  .n_kv = 1,
