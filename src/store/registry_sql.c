@@ -250,23 +250,12 @@ int aios_store_model_touch(aios_store *st, int64_t model_id, const char *descrip
 int aios_store_model_next_version(aios_store *st, int64_t model_id, int64_t *version,
                                   struct aios_err *err)
 {
-    struct store_stmt s;
-    int rc = store_prepare(st,
-                           "UPDATE registry_models SET last_version = last_version + 1 "
-                           "WHERE id = ? RETURNING last_version",
-                           &s, err);
-    if (rc)
-        return rc;
-    rc = store_bind_all(&s, err, "i", model_id);
-    if (!rc)
-        rc = store_step(&s, err);
-    if (rc == STORE_ROW) {
-        *version = store_col_i64(&s, 0);
-        rc = AIOS_OK;
-    } else if (rc == STORE_DONE) {
+    int rc = store_query_i64(st,
+                             "UPDATE registry_models SET last_version = last_version + 1 "
+                             "WHERE id = ? RETURNING last_version",
+                             version, err, "i", model_id);
+    if (rc == AIOS_ENOTFOUND)
         rc = aios_err_set(err, AIOS_ENOTFOUND, "model id %lld not found", (long long)model_id);
-    }
-    store_finalize(&s);
     return rc;
 }
 
@@ -448,24 +437,10 @@ int aios_store_model_version_latest(aios_store *st, int64_t model_id, int64_t *v
 int aios_store_model_version_find_sha(aios_store *st, int64_t model_id, const char *sha256,
                                       int64_t *version, struct aios_err *err)
 {
-    struct store_stmt s;
-    int rc = store_prepare(st,
+    return store_query_i64(st,
                            "SELECT version FROM registry_versions WHERE model_id = ? AND "
                            "sha256 = ? ORDER BY version LIMIT 1",
-                           &s, err);
-    if (rc)
-        return rc;
-    rc = store_bind_all(&s, err, "it", model_id, sha256);
-    if (!rc)
-        rc = store_step(&s, err);
-    if (rc == STORE_ROW) {
-        *version = store_col_i64(&s, 0);
-        rc = AIOS_OK;
-    } else if (rc == STORE_DONE) {
-        rc = AIOS_ENOTFOUND;
-    }
-    store_finalize(&s);
-    return rc;
+                           version, err, "it", model_id, sha256);
 }
 
 int aios_store_model_version_find_sha_any(aios_store *st, const char *sha256, char **model_name,
@@ -578,24 +553,10 @@ int aios_store_alias_set(aios_store *st, int64_t model_id, const char *alias, in
 int aios_store_alias_get(aios_store *st, int64_t model_id, const char *alias, int64_t *version,
                          struct aios_err *err)
 {
-    struct store_stmt s;
-    int rc = store_prepare(st,
+    return store_query_i64(st,
                            "SELECT v.version FROM registry_aliases a JOIN registry_versions v "
                            "ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?",
-                           &s, err);
-    if (rc)
-        return rc;
-    rc = store_bind_all(&s, err, "it", model_id, alias);
-    if (!rc)
-        rc = store_step(&s, err);
-    if (rc == STORE_ROW) {
-        *version = store_col_i64(&s, 0);
-        rc = AIOS_OK;
-    } else if (rc == STORE_DONE) {
-        rc = AIOS_ENOTFOUND;
-    }
-    store_finalize(&s);
-    return rc;
+                           version, err, "it", model_id, alias);
 }
 
 int aios_store_alias_list(aios_store *st, int64_t model_id, int64_t version_id,

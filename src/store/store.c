@@ -130,23 +130,13 @@ int aios_store_check(aios_store *st, struct aios_err *err)
 
 int aios_store_schema_version(aios_store *st, const char *module, int *out, struct aios_err *err)
 {
-    struct store_stmt s;
-    int rc = store_prepare(
-        st, "SELECT COALESCE(MAX(version), 0) FROM store_migrations WHERE module = ?", &s, err);
-    if (rc)
-        return rc;
-    rc = store_bind_text(&s, 1, module);
-    if (rc)
-        aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
-    else
-        rc = store_step(&s, err);
-    if (rc == STORE_ROW) {
-        *out = (int)store_col_i64(&s, 0);
+    int64_t v = 0;
+    int rc = store_query_i64(
+        st, "SELECT COALESCE(MAX(version), 0) FROM store_migrations WHERE module = ?", &v, err, "t",
+        module);
+    if (rc == AIOS_ENOTFOUND)
         rc = AIOS_OK;
-    } else if (rc == STORE_DONE) {
-        *out = 0;
-    }
-    store_finalize(&s);
+    *out = rc ? 0 : (int)v;
     return rc;
 }
 
@@ -223,10 +213,8 @@ int store_exec(aios_store *st, const char *sql, struct aios_err *err)
     return st->be->exec(st->conn, sql, err);
 }
 
-int store_bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...)
+static int bind_allv(struct store_stmt *s, struct aios_err *err, const char *spec, va_list ap)
 {
-    va_list ap;
-    va_start(ap, spec);
     int rc = AIOS_OK;
     for (int i = 0; spec[i] && !rc; i++) {
         if (spec[i] == 't')
@@ -234,9 +222,40 @@ int store_bind_all(struct store_stmt *s, struct aios_err *err, const char *spec,
         else
             rc = store_bind_i64(s, i + 1, va_arg(ap, int64_t));
     }
-    va_end(ap);
     if (rc)
         aios_err_set(err, rc, "binding query parameters: %s", aios_status_str(rc));
+    return rc;
+}
+
+int store_bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...)
+{
+    va_list ap;
+    va_start(ap, spec);
+    int rc = bind_allv(s, err, spec, ap);
+    va_end(ap);
+    return rc;
+}
+
+int store_query_i64(aios_store *st, const char *sql, int64_t *out, struct aios_err *err,
+                    const char *spec, ...)
+{
+    struct store_stmt s;
+    int rc = store_prepare(st, sql, &s, err);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, spec);
+    rc = bind_allv(&s, err, spec, ap);
+    va_end(ap);
+    if (!rc)
+        rc = store_step(&s, err);
+    if (rc == STORE_ROW) {
+        *out = store_col_i64(&s, 0);
+        rc = AIOS_OK;
+    } else if (rc == STORE_DONE) {
+        rc = AIOS_ENOTFOUND;
+    }
+    store_finalize(&s);
     return rc;
 }
 

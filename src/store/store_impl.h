@@ -78,6 +78,11 @@ int store_step(struct store_stmt *s, struct aios_err *err);
 /* Binds parameters 1.. in order from a spec: 't' a text (const char *),
  * 'i' an integer (int64_t). */
 int store_bind_all(struct store_stmt *s, struct aios_err *err, const char *spec, ...);
+/* Runs a query whose first column of its first row is an integer, with
+ * parameters bound as store_bind_all binds them: AIOS_OK with *out set,
+ * AIOS_ENOTFOUND (err untouched) when there is no row, or an error. */
+int store_query_i64(aios_store *st, const char *sql, int64_t *out, struct aios_err *err,
+                    const char *spec, ...);
 /* Grows *arr (element size sz) to hold n+1 elements; AIOS_ELIMIT past 2^24. */
 int store_grow(void **arr, int n, int *cap, size_t sz);
 int store_oom(struct aios_err *err);
