@@ -554,6 +554,27 @@ static void *scheduler(void *arg)
     return NULL;
 }
 
+/* Frees everything an engine holds but its thread and locks (create's
+ * failure path and destroy share it). */
+static void free_parts(aios_engine *e)
+{
+    for (int i = 0; e->slots && i < e->n_slots; i++) {
+        aios_free(e->slots[i].toks);
+        aios_buf_free(&e->slots[i].pending);
+        aios_sampler_destroy(e->slots[i].sampler);
+    }
+    aios_free(e->slots);
+    aios_free(e->batch);
+    aios_free(e->out_slot);
+    aios_free(e->out_tok);
+    aios_free(e->logit_scratch);
+    aios_free(e->served);
+    aios_ctx_free(e->ctx);
+    aios_llm_vocab_free(e->vocab);
+    aios_model_free(e->model);
+    aios_free(e);
+}
+
 int aios_engine_create(const struct aios_engine_params *p, aios_engine **out, struct aios_err *err)
 {
     *out = NULL;
@@ -611,21 +632,7 @@ int aios_engine_create(const struct aios_engine_params *p, aios_engine **out, st
     *out = e;
     return AIOS_OK;
 fail:
-    if (e->slots)
-        for (int i = 0; i < e->n_slots; i++) {
-            aios_free(e->slots[i].toks);
-            aios_buf_free(&e->slots[i].pending);
-        }
-    aios_free(e->slots);
-    aios_free(e->batch);
-    aios_free(e->out_slot);
-    aios_free(e->out_tok);
-    aios_free(e->logit_scratch);
-    aios_free(e->served);
-    aios_ctx_free(e->ctx);
-    aios_llm_vocab_free(e->vocab);
-    aios_model_free(e->model);
-    aios_free(e);
+    free_parts(e);
     return rc;
 }
 
@@ -640,21 +647,7 @@ void aios_engine_destroy(aios_engine *e)
     pthread_join(e->thread, NULL);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
-    for (int i = 0; i < e->n_slots; i++) {
-        aios_free(e->slots[i].toks);
-        aios_buf_free(&e->slots[i].pending);
-        aios_sampler_destroy(e->slots[i].sampler);
-    }
-    aios_free(e->slots);
-    aios_free(e->batch);
-    aios_free(e->out_slot);
-    aios_free(e->out_tok);
-    aios_free(e->logit_scratch);
-    aios_free(e->served);
-    aios_ctx_free(e->ctx);
-    aios_llm_vocab_free(e->vocab);
-    aios_model_free(e->model);
-    aios_free(e);
+    free_parts(e);
 }
 
 int aios_engine_submit(aios_engine *e, const struct aios_gen_request *r, uint64_t *id,

@@ -194,27 +194,6 @@ static int method_not_allowed(struct req *r, struct aios_server_apierr *e, const
                                   r->url, allowed);
 }
 
-static const char *jtype(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a decimal";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* An optional string field (null counts as absent). */
 static int opt_str(json_t *body, const char *key, const char **out, struct aios_server_apierr *e)
 {
@@ -224,7 +203,7 @@ static int opt_str(json_t *body, const char *key, const char **out, struct aios_
         return 0;
     if (!json_is_string(v))
         return seterr(e, 400, key, "Invalid type for '%s': expected a string, but got %s instead.",
-                      key, jtype(v));
+                      key, srv_json_type(v));
     *out = json_string_value(v);
     return 0;
 }
@@ -333,7 +312,7 @@ static int parse_tags(json_t *tags, aios_arena *arena, const char ***out, int *n
         return seterr(e, 400, "tags",
                       "Invalid type for 'tags': expected an array of {key, value} or an object, "
                       "but got %s instead.",
-                      jtype(tags));
+                      srv_json_type(tags));
     if (count > AIOS_REGISTRY_MAX_TAGS)
         return seterr(e, 400, "tags", "at most %d tags, got %zu", AIOS_REGISTRY_MAX_TAGS, count);
     const char **kv = aios_arena_alloc(arena, (count + 1) * sizeof *kv);
@@ -368,7 +347,7 @@ static int parse_tags(json_t *tags, aios_arena *arena, const char ***out, int *n
             if (!json_is_string(v))
                 return seterr(e, 400, param,
                               "Invalid type for '%s': expected a string, but got %s instead.",
-                              param, jtype(v));
+                              param, srv_json_type(v));
             size_t len = strlen(key) + json_string_length(v) + 2;
             char *s = aios_arena_alloc(arena, len);
             if (!s)

@@ -161,4 +161,8 @@ enum MHD_Result gen_run(struct req *r, json_t *body, aios_arena *arena,
 /* A random id with prefix ("chatcmpl-...") into out (>= 48 bytes). */
 void srv_make_id(const char *prefix, char *out, size_t size);
 
+/* "an object", "a string", "a decimal" ...: a JSON value's type for error
+ * messages (validate.c). */
+const char *srv_json_type(const json_t *v);
+
 #endif

@@ -49,7 +49,7 @@ char *aios_server_apierr_json(const struct aios_server_apierr *e)
 
 /* ---- typed field access with OpenAI's messages ------------------------- */
 
-static const char *jtype(const json_t *v)
+const char *srv_json_type(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -86,7 +86,7 @@ static int bad_type(struct aios_server_apierr *e, const char *param, const char 
 {
     return aios_server_apierr_set(e, 400, "invalid_request_error", param, "invalid_type",
                                   "Invalid type for '%s': expected %s, but got %s instead.", param,
-                                  want, jtype(got));
+                                  want, srv_json_type(got));
 }
 
 static int missing(struct aios_server_apierr *e, const char *param)
