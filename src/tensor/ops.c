@@ -302,16 +302,17 @@ static void round_f16(float *x, int64_t n)
     }
 }
 
-/* AVX2 path: the query heads that share a KV head (GQA) go together, so
- * each key and value row is read once for the whole group. Needs group x
- * n_kv floats of scores (allocated here); falls back to the head-by-head
- * reference when that allocation fails or the CPU lacks AVX2. */
+/* SIMD path (AVX2 or AVX-512 kernels by isa): the query heads that share a
+ * KV head (GQA) go together, so each key and value row is read once for
+ * the whole group. Needs group x n_kv floats of scores (allocated here);
+ * falls back to the head-by-head reference when that allocation fails or
+ * isa is below AVX2. */
 static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
-                       float *out, float *scratch, int64_t h0, int64_t h1)
+                       float *out, float *scratch, int64_t h0, int64_t h1, int isa)
 {
     const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
     float *sc = NULL, *qb = NULL;
-    if (aios_tensor_isa_level() >= AIOS_ISA_AVX2) {
+    if (isa >= AIOS_ISA_AVX2) {
         sc = aios_malloc((size_t)group * (size_t)a->n_kv * sizeof(float));
         qb = aios_malloc((size_t)group * (size_t)d * sizeof(float));
     }
@@ -322,6 +323,7 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
         return;
     }
     const bool f16 = a->kv_type == AIOS_GGML_F16;
+    const bool wide = isa >= AIOS_ISA_AVX512;
     for (int64_t hs = h0; hs < h1;) {
         const int64_t hk = hs / group;
         const int64_t he = (hk + 1) * group < h1 ? (hk + 1) * group : h1;
@@ -339,7 +341,10 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
                 round_f16(qb, g * d);
                 qs = qb;
             }
-            aios_tensor_avx2_kq_group(qs, g, kh, f16, a->kv_stride, nk, d, sc, a->n_kv);
+            if (wide)
+                aios_tensor_avx512_kq_group(qs, g, kh, f16, a->kv_stride, nk, d, sc, a->n_kv);
+            else
+                aios_tensor_avx2_kq_group(qs, g, kh, f16, a->kv_stride, nk, d, sc, a->n_kv);
             for (int r = 0; r < g; r++) {
                 float *row = sc + (int64_t)r * a->n_kv;
                 const float slope = a->max_bias > 0
@@ -360,7 +365,10 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
             float *o = out + (i * a->n_head + hs) * d;
             for (int64_t t = 0; t < g * d; t++)
                 o[t] = 0;
-            aios_tensor_avx2_pv_group(o, g, sc, a->n_kv, vh, f16, a->kv_stride, nk, d);
+            if (wide)
+                aios_tensor_avx512_pv_group(o, g, sc, a->n_kv, vh, f16, a->kv_stride, nk, d);
+            else
+                aios_tensor_avx2_pv_group(o, g, sc, a->n_kv, vh, f16, a->kv_stride, nk, d);
         }
         hs = he;
     }
@@ -368,14 +376,23 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
     aios_free(qb);
 }
 
-int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
-                          const void *v, float *out, float *scratch, struct aios_err *err)
+int aios_tensor_attention_isa(const struct aios_attn_args *a, const float *q, const void *k,
+                              const void *v, float *out, float *scratch, int isa,
+                              struct aios_err *err)
 {
     int rc = attn_check(a, err);
     if (rc)
         return rc;
-    attn_heads(a, q, k, v, out, scratch, 0, a->n_head);
+    if (isa > aios_tensor_isa_level())
+        isa = aios_tensor_isa_level();
+    attn_heads(a, q, k, v, out, scratch, 0, a->n_head, isa);
     return AIOS_OK;
+}
+
+int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
+                          const void *v, float *out, float *scratch, struct aios_err *err)
+{
+    return aios_tensor_attention_isa(a, q, k, v, out, scratch, aios_tensor_isa_level(), err);
 }
 
 struct attn_job {
@@ -396,7 +413,8 @@ static void attn_part(void *arg, int ith, int nth)
     const int64_t per = (units + nth - 1) / nth * unit;
     int64_t h0 = per * ith, h1 = h0 + per < j->a->n_head ? h0 + per : j->a->n_head;
     if (h0 < h1)
-        attn_heads(j->a, j->q, j->k, j->v, j->out, j->scratch + ith * j->a->n_kv, h0, h1);
+        attn_heads(j->a, j->q, j->k, j->v, j->out, j->scratch + ith * j->a->n_kv, h0, h1,
+                   aios_tensor_isa_level());
 }
 
 int aios_tensor_attention_mt(aios_pool *pool, const struct aios_attn_args *a, const float *q,

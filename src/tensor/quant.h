@@ -287,4 +287,16 @@ aios_from_float_fn aios_tensor_act_quantizer_isa(uint32_t type, int isa);
 /* The level chosen for this CPU. */
 int aios_tensor_isa_level(void);
 
+/* AVX-512 attention inner loops (attn_avx512.c), same contracts as the
+ * AVX2 ones above. */
+void aios_tensor_avx512_kq_group(const float *qs, int g, const void *k, bool f16, int64_t kstride,
+                                 int64_t n, int64_t d, float *out, int64_t ostride);
+void aios_tensor_avx512_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
+                                 bool f16, int64_t vstride, int64_t n, int64_t d);
+/* aios_tensor_attention with the kernels of a given ISA level (at most the
+ * CPU's); tests call it to compare every path on one machine. */
+int aios_tensor_attention_isa(const struct aios_attn_args *a, const float *q, const void *k,
+                              const void *v, float *out, float *scratch, int isa,
+                              struct aios_err *err);
+
 #endif

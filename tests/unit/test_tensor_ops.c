@@ -279,6 +279,108 @@ static void attn_case(bool causal, float max_bias, uint32_t kv_type, int64_t n_h
     attn_case_n(causal, max_bias, kv_type, n_head, n_head_kv, d, 7);
 }
 
+/* Every SIMD attention path this CPU has (AVX2, AVX-512) against the scalar
+ * reference path on shapes that exercise their edges: key counts that are
+ * not multiples of the 8- and 16-key blocks (1, 7, 17, 45, 100), head sizes
+ * 64, 128 and 80 (80 = five 16-wide chunks; 72 ends in a masked chunk), GQA
+ * groups of 1, 3, 4, 7 and 8 query heads per KV head (the AVX-512 scores
+ * go in head blocks of 8/4/2/1, values in blocks of 4), one query row
+ * (decode) and three (prompt), F32 and F16 KV, causal and not, ALiBi.
+ * Tolerances, absolute on outputs of magnitude < 1: F32 KV 2e-6, the paths
+ * differing only in the order of F32 sums (measured 1.8e-7). F16 KV 2e-4:
+ * both paths round each probability to F16, and one that lies within the
+ * F32 error of a rounding boundary rounds the other way in one path, moving
+ * the output by 2^-11 of that probability (measured 1.5e-5). A wrong or
+ * missing key (weight ~1/n_kv) or head moves outputs by more than 1e-3. */
+static float *attn_run(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
+                       int isa)
+{
+    size_t n = (size_t)(a->n_q * a->n_head * a->head_dim);
+    float *out = aios_malloc(n * sizeof(float)), *scratch = aios_malloc((size_t)a->n_kv * 4);
+    CHECK(out && scratch);
+    for (size_t i = 0; out && i < n; i++)
+        out[i] = NAN;
+    CHECK_EQ_INT(aios_tensor_attention_isa(a, q, k, v, out, scratch, isa, NULL), AIOS_OK);
+    aios_free(scratch);
+    return out;
+}
+
+static void attn_paths_case(int64_t n_q, int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d,
+                            bool f16, bool causal, float max_bias)
+{
+    const int64_t kvd = n_head_kv * d + 3; /* a row stride wider than the heads */
+    float *q = aios_malloc((size_t)(n_q * n_head * d) * 4);
+    float *kf = aios_malloc((size_t)(n_kv * kvd) * 4), *vf = aios_malloc((size_t)(n_kv * kvd) * 4);
+    uint16_t *kh = aios_malloc((size_t)(n_kv * kvd) * 2),
+             *vh = aios_malloc((size_t)(n_kv * kvd) * 2);
+    if (!q || !kf || !vf || !kh || !vh) {
+        CHECK(0);
+        return;
+    }
+    for (int64_t i = 0; i < n_q * n_head * d; i++)
+        q[i] = frand();
+    for (int64_t i = 0; i < n_kv * kvd; i++) {
+        kf[i] = frand();
+        vf[i] = frand();
+        kh[i] = aios_fp32_to_fp16(kf[i]);
+        vh[i] = aios_fp32_to_fp16(vf[i]);
+    }
+    struct aios_attn_args a = {
+        .n_q = n_q,
+        .n_kv = n_kv,
+        .n_head = n_head,
+        .n_head_kv = n_head_kv,
+        .head_dim = d,
+        .q_pos0 = n_kv - n_q,
+        .causal = causal,
+        .scale = 1.0f / sqrtf((float)d),
+        .max_bias = max_bias,
+        .kv_type = f16 ? AIOS_GGML_F16 : AIOS_GGML_F32,
+        .kv_stride = kvd,
+    };
+    const void *k = f16 ? (const void *)kh : kf, *v = f16 ? (const void *)vh : vf;
+    float *ref = attn_run(&a, q, k, v, AIOS_ISA_REF);
+    const double tol = f16 ? 2e-4 : 2e-6;
+    for (int isa = AIOS_ISA_AVX2; isa <= aios_tensor_isa_level(); isa++) {
+        float *got = attn_run(&a, q, k, v, isa);
+        double worst = 0;
+        for (int64_t i = 0; ref && got && i < n_q * n_head * d; i++) {
+            double e = fabs((double)got[i] - ref[i]);
+            if (!(e <= worst)) /* NaN (an output never written) counts as worst */
+                worst = isnan(e) ? INFINITY : e;
+        }
+        CHECK_MSG(worst <= tol,
+                  "isa %d n_q %lld n_kv %lld heads %lld/%lld d %lld f16 %d causal %d bias %g: "
+                  "max error %g",
+                  isa, (long long)n_q, (long long)n_kv, (long long)n_head, (long long)n_head_kv,
+                  (long long)d, f16, causal, max_bias, worst);
+        aios_free(got);
+    }
+    aios_free(ref);
+    aios_free(q);
+    aios_free(kf);
+    aios_free(vf);
+    aios_free(kh);
+    aios_free(vh);
+}
+
+static void test_attention_paths(void)
+{
+    static const int64_t nkv[] = {1, 7, 17, 45, 100};
+    static const int64_t dims[] = {64, 128, 80, 72};
+    static const int64_t groups[][2] = {{4, 4}, {12, 4}, {8, 2}, {14, 2}, {16, 2}};
+    for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (size_t ni = 0; ni < sizeof nkv / sizeof nkv[0]; ni++)
+                for (int f16 = 0; f16 < 2; f16++) {
+                    int64_t n_q = nkv[ni] >= 3 && (ni + di + gi) % 2 ? 3 : 1;
+                    bool causal = (ni + gi) % 3 != 0;
+                    float bias = (di + ni) % 4 == 1 ? 8.0f : 0.0f;
+                    attn_paths_case(n_q, nkv[ni], groups[gi][0], groups[gi][1], dims[di], f16,
+                                    causal, bias);
+                }
+}
+
 static void test_attention(void)
 {
     attn_case_n(true, 0, AIOS_GGML_F32, 4, 2, 64, 37); /* 8-key blocks plus a tail */
@@ -311,5 +413,6 @@ int main(void)
     TEST_RUN(test_vector_exp);
     TEST_RUN(test_alibi);
     TEST_RUN(test_attention);
+    TEST_RUN(test_attention_paths);
     TEST_EXIT();
 }
