@@ -21,6 +21,7 @@
 #include "tensor/quant.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -267,4 +268,85 @@ void aios_tensor_avx512_pv_group(float *o, int g, const float *p, int64_t pstrid
             pv_dispatch(o + (int64_t)r * d, g - r < 4 ? g - r : 4, 0, m, p + r * pstride, pstride,
                         v, f16, vstride, n, d, 16 * full);
     }
+}
+
+/* exp on 16 lanes: the same reduction and polynomial as ops_avx2.c's exp8
+ * (so the same values lane for lane), within 2 ulp of expf. */
+static ALWAYS_INLINE __m512 exp16(__m512 x)
+{
+    const __m512 lo = _mm512_set1_ps(-87.33654f), hi = _mm512_set1_ps(88.72283f);
+    const __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    const __mmask16 over = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512i ni = _mm512_cvtps_epi32(n);
+    const __m512i h1 = _mm512_srai_epi32(ni, 1), h2 = _mm512_sub_epi32(ni, h1);
+    const __m512 s1 =
+        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h1, _mm512_set1_epi32(127)), 23));
+    const __m512 s2 =
+        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h2, _mm512_set1_epi32(127)), 23));
+    __m512 y = _mm512_maskz_mov_ps((__mmask16)~under, _mm512_mul_ps(_mm512_mul_ps(p, s1), s2));
+    return _mm512_mask_mov_ps(y, over, _mm512_set1_ps(INFINITY));
+}
+
+void aios_tensor_avx512_attn_softmax(float *row, int64_t nk, int64_t n, float scale, float slope,
+                                     int64_t pos, bool round16)
+{
+    /* scores * scale + ALiBi bias, and their maximum */
+    const __m512 vs = _mm512_set1_ps(scale), vslope = _mm512_set1_ps(slope);
+    const __m512i step = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < nk; j += 16) {
+        const __mmask16 m = nk - j >= 16 ? 0xffff : (__mmask16)((1u << (nk - j)) - 1);
+        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), vs);
+        if (slope != 0.0f) {
+            /* -|pos - j| for the 16 keys, exact as float below 2^24 */
+            __m512i dist = _mm512_sub_epi32(_mm512_set1_epi32((int)(pos - j)), step);
+            __m512 neg = _mm512_cvtepi32_ps(
+                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_abs_epi32(dist)));
+            x = _mm512_add_ps(x, _mm512_mul_ps(vslope, neg));
+        }
+        _mm512_mask_storeu_ps(row + j, m, x);
+        vmax = _mm512_mask_max_ps(vmax, m, vmax, x);
+    }
+    const float max = _mm512_reduce_max_ps(vmax);
+    if (max == -INFINITY) { /* everything masked: zeros, as the reference */
+        for (int64_t j = 0; j < n; j++)
+            row[j] = 0;
+        return;
+    }
+    /* exp and its sum, in double as the reference keeps it */
+    const __m512 vm = _mm512_set1_ps(max);
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+    for (int64_t j = 0; j < nk; j += 16) {
+        const __mmask16 m = nk - j >= 16 ? 0xffff : (__mmask16)((1u << (nk - j)) - 1);
+        const __m512 e =
+            _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), vm)));
+        _mm512_mask_storeu_ps(row + j, m, e);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+    /* normalised, and rounded to F16 when the values are F16 (as ggml
+     * converts the probabilities for the V product) */
+    for (int64_t j = 0; j < nk; j += 16) {
+        const __mmask16 m = nk - j >= 16 ? 0xffff : (__mmask16)((1u << (nk - j)) - 1);
+        __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), inv);
+        if (round16)
+            p = _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm512_mask_storeu_ps(row + j, m, p);
+    }
+    for (int64_t j = nk; j < n; j++)
+        row[j] = 0;
 }

@@ -350,6 +350,10 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
                 const float slope = a->max_bias > 0
                                         ? aios_tensor_alibi_slope(hs + r, a->n_head, a->max_bias)
                                         : 0.0f;
+                if (wide) {
+                    aios_tensor_avx512_attn_softmax(row, nk, a->n_kv, a->scale, slope, pos, f16);
+                    continue;
+                }
                 for (int64_t j = 0; j < nk; j++) {
                     float bias = 0.0f;
                     if (slope != 0.0f)

@@ -293,6 +293,11 @@ void aios_tensor_avx512_kq_group(const float *qs, int g, const void *k, bool f16
                                  int64_t n, int64_t d, float *out, int64_t ostride);
 void aios_tensor_avx512_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
                                  bool f16, int64_t vstride, int64_t n, int64_t d);
+/* One row of scores to probabilities in one pass per step: row[j] * scale
+ * plus the ALiBi bias slope * -|pos - j| (none when slope is 0) for the nk
+ * unmasked keys, softmax, rounded to F16 when round16; row[nk..n) = 0. */
+void aios_tensor_avx512_attn_softmax(float *row, int64_t nk, int64_t n, float scale, float slope,
+                                     int64_t pos, bool round16);
 /* aios_tensor_attention with the kernels of a given ISA level (at most the
  * CPU's); tests call it to compare every path on one machine. */
 int aios_tensor_attention_isa(const struct aios_attn_args *a, const float *q, const void *k,
