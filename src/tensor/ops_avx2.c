@@ -124,30 +124,51 @@ static inline __m256 transpose_sum8(const __m256 v[8])
     return _mm256_add_ps(lo, hi);
 }
 
+/* Rows of a head's keys and values are kv_stride apart, a few per 4 KiB
+ * page, which the hardware prefetchers do not follow: fetch the row PF
+ * ahead in software (see attn_avx512.c). */
+#define ATTN_PF 48
+static inline void prefetch_row(const void *x, bool f16, int64_t off, int64_t d)
+{
+    const char *p =
+        f16 ? (const char *)((const uint16_t *)x + off) : (const char *)((const float *)x + off);
+    const int64_t bytes = d * (f16 ? 2 : 4);
+    for (int64_t b = 0; b < bytes; b += 64)
+        _mm_prefetch(p + b, _MM_HINT_T0);
+    _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+}
+
+static inline __m256 load8(const void *x, bool f16, int64_t off)
+{
+    if (f16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)x + off)));
+    return _mm256_loadu_ps((const float *)x + off);
+}
+
 void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, int64_t kstride,
                                int64_t n, int64_t d, float *out, int64_t ostride)
 {
     int64_t j = 0;
-    /* Eight keys at a time: eight accumulators per query head, summed
-     * together at the end (no horizontal sum per key). */
+    /* Eight keys at a time: eight accumulators per query head (kept in
+     * registers: the loops over them are unrolled), summed together at the
+     * end (no horizontal sum per key). */
     if (d % 8 == 0) {
         for (; j + 8 <= n; j += 8) {
+#pragma GCC unroll 8
+            for (int u = 0; u < 8; u++)
+                if (j + ATTN_PF + u < n)
+                    prefetch_row(k, f16, (j + ATTN_PF + u) * kstride, d);
             for (int r = 0; r < g; r++) {
                 const float *q = qs + (int64_t)r * d;
                 __m256 acc[8];
+#pragma GCC unroll 8
                 for (int u = 0; u < 8; u++)
                     acc[u] = _mm256_setzero_ps();
                 for (int64_t t = 0; t < d; t += 8) {
                     const __m256 qv = _mm256_loadu_ps(q + t);
-                    for (int u = 0; u < 8; u++) {
-                        __m256 kv;
-                        if (f16)
-                            kv = _mm256_cvtph_ps(_mm_loadu_si128(
-                                (const __m128i *)((const uint16_t *)k + (j + u) * kstride + t)));
-                        else
-                            kv = _mm256_loadu_ps((const float *)k + (j + u) * kstride + t);
-                        acc[u] = _mm256_fmadd_ps(kv, qv, acc[u]);
-                    }
+#pragma GCC unroll 8
+                    for (int u = 0; u < 8; u++)
+                        acc[u] = _mm256_fmadd_ps(load8(k, f16, (j + u) * kstride + t), qv, acc[u]);
                 }
                 _mm256_storeu_ps(out + (int64_t)r * ostride + j, transpose_sum8(acc));
             }
@@ -192,46 +213,81 @@ void aios_tensor_avx2_kq_rows(const float *qs, int g, const void *kj, bool f16, 
     }
 }
 
-/* o[r] += sum_j p[r][j] * v_j for the g output rows. 32 output values at a
- * time are held in registers while the keys stream past; the rows of the
- * group take turns on the same 32-value slice of V, which (128 bytes per
- * key) stays in L2 between them, so V is read from memory once. */
+/* o[r][t0 + 8c + i] += sum_j p[r][j] v[j][t0 + 8c + i] for H heads and C
+ * chunks of 8: the value slice is converted once per key for all H heads,
+ * whose H x C sums stay in registers while the keys stream past. */
+static inline __attribute__((always_inline)) void pv_block(float *o, const int H, const int C,
+                                                           const float *p, int64_t pstride,
+                                                           const void *v, bool f16, int64_t vstride,
+                                                           int64_t n, int64_t d, int64_t t0)
+{
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < H; r++)
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            acc[r * C + c] = _mm256_loadu_ps(o + r * d + t0 + 8 * c);
+    for (int64_t j = 0; j < n; j++) {
+        if (j + ATTN_PF < n)
+            prefetch_row(v, f16, (j + ATTN_PF) * vstride + t0, 8 * C);
+        __m256 vv[2];
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            vv[c] = load8(v, f16, j * vstride + t0 + 8 * c);
+#pragma GCC unroll 8
+        for (int r = 0; r < H; r++) {
+            const __m256 pj = _mm256_set1_ps(p[r * pstride + j]);
+#pragma GCC unroll 8
+            for (int c = 0; c < C; c++)
+                acc[r * C + c] = _mm256_fmadd_ps(pj, vv[c], acc[r * C + c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < H; r++)
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            _mm256_storeu_ps(o + r * d + t0 + 8 * c, acc[r * C + c]);
+}
+
+/* o[r] += sum_j p[r][j] * v_j for the g output rows, 16 (or 8) dimensions
+ * and up to 4 heads at a time; the slice of V (a few cache lines per key)
+ * is re-read from L2 for the next heads and dimensions. */
 void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
                                bool f16, int64_t vstride, int64_t n, int64_t d)
 {
     int64_t t = 0;
-    for (; t + 32 <= d; t += 32) {
-        for (int r = 0; r < g; r++) {
+    for (; t + 8 <= d; t += t + 16 <= d ? 16 : 8) {
+        const int c = t + 16 <= d ? 2 : 1;
+        for (int r = 0; r < g; r += 4) {
+            const int h = g - r < 4 ? g - r : 4;
             float *orow = o + (int64_t)r * d;
             const float *pr = p + (int64_t)r * pstride;
-            __m256 a0 = _mm256_loadu_ps(orow + t), a1 = _mm256_loadu_ps(orow + t + 8);
-            __m256 a2 = _mm256_loadu_ps(orow + t + 16), a3 = _mm256_loadu_ps(orow + t + 24);
-            for (int64_t j = 0; j < n; j++) {
-                if (pr[j] == 0.0f)
-                    continue;
-                const __m256 pj = _mm256_set1_ps(pr[j]);
-                if (f16) {
-                    const uint16_t *vj = (const uint16_t *)v + j * vstride + t;
-                    a0 = _mm256_fmadd_ps(pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)vj)),
-                                         a0);
-                    a1 = _mm256_fmadd_ps(
-                        pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 8))), a1);
-                    a2 = _mm256_fmadd_ps(
-                        pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 16))), a2);
-                    a3 = _mm256_fmadd_ps(
-                        pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 24))), a3);
-                } else {
-                    const float *vj = (const float *)v + j * vstride + t;
-                    a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj), a0);
-                    a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8), a1);
-                    a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 16), a2);
-                    a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 24), a3);
-                }
+            switch (h * 4 + c) {
+            case 4 + 1:
+                pv_block(orow, 1, 1, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            case 4 + 2:
+                pv_block(orow, 1, 2, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            case 8 + 1:
+                pv_block(orow, 2, 1, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            case 8 + 2:
+                pv_block(orow, 2, 2, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            case 12 + 1:
+                pv_block(orow, 3, 1, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            case 12 + 2:
+                pv_block(orow, 3, 2, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            case 16 + 1:
+                pv_block(orow, 4, 1, pr, pstride, v, f16, vstride, n, d, t);
+                break;
+            default:
+                pv_block(orow, 4, 2, pr, pstride, v, f16, vstride, n, d, t);
+                break;
             }
-            _mm256_storeu_ps(orow + t, a0);
-            _mm256_storeu_ps(orow + t + 8, a1);
-            _mm256_storeu_ps(orow + t + 16, a2);
-            _mm256_storeu_ps(orow + t + 24, a3);
         }
     }
     if (t < d) {
@@ -239,8 +295,6 @@ void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride,
             float *orow = o + (int64_t)r * d;
             const float *pr = p + (int64_t)r * pstride;
             for (int64_t j = 0; j < n; j++) {
-                if (pr[j] == 0.0f)
-                    continue;
                 for (int64_t u = t; u < d; u++) {
                     float vv = f16 ? aios_fp16_to_fp32(((const uint16_t *)v)[j * vstride + u])
                                    : ((const float *)v)[j * vstride + u];
