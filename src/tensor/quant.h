@@ -256,6 +256,23 @@ struct aios_prepared {
 const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type);
 const struct aios_prepared *aios_tensor_prepared_isa(uint32_t type, int isa);
 
+/* A packed-panel kernel set (panel_avx512.c) for products with many
+ * activation rows: activations in the kernel's layout, weights repacked
+ * AIOS_PANEL_ROWS rows at a time into a panel reused for every activation
+ * row. pack reads rows [0, rows) (rows <= AIOS_PANEL_ROWS) at w, row_stride
+ * bytes apart; run writes y[j * y_stride + r] for j < nact, r < rows. */
+#define AIOS_PANEL_ROWS 16
+struct aios_panel {
+    size_t (*act_size)(int64_t n);
+    aios_from_float_fn act_prepare;
+    size_t (*panel_size)(int64_t n);
+    void (*pack)(const void *w, size_t row_stride, int rows, int64_t n, void *panel);
+    void (*run)(const void *panel, int64_t n, const void *act, size_t act_stride, int64_t nact,
+                float *y, int64_t y_stride, int rows);
+};
+const struct aios_panel *aios_tensor_avx512_panel(uint32_t type);
+const struct aios_panel *aios_tensor_panel_isa(uint32_t type, int isa);
+
 /* Element-wise references (ops.c) and their AVX2 versions (ops_avx2.c). */
 void aios_tensor_softmax_ref(float *x, int64_t n);
 void aios_tensor_silu_ref(const float *x, float *y, int64_t n);
