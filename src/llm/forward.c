@@ -38,6 +38,7 @@ struct aios_ctx {
     float *out;
     int n_out, out_cap;
     int *seq_end; /* per sequence, position after the last token of the chunk */
+    int *att_idx; /* n_batch: the tokens attention handles one by one */
 };
 
 int aios_ctx_n_ctx(const aios_ctx *c)
@@ -119,6 +120,7 @@ void aios_ctx_free(aios_ctx *c)
     aios_free(c->v_cache);
     aios_free(c->seq_len);
     aios_free(c->seq_end);
+    aios_free(c->att_idx);
     float *bufs[] = {c->x,    c->h, c->q, c->k,           c->v,  c->qkv,
                      c->attn, c->g, c->u, c->att_scratch, c->out};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -158,6 +160,7 @@ int aios_ctx_create(const aios_model *m, const struct aios_ctx_params *p, aios_c
     c->v_cache = aios_malloc(half ? half : 1);
     c->seq_len = aios_calloc((size_t)c->n_seq, sizeof *c->seq_len);
     c->seq_end = aios_calloc((size_t)c->n_seq, sizeof *c->seq_end);
+    c->att_idx = aios_calloc((size_t)c->n_batch, sizeof *c->att_idx);
     size_t T = (size_t)c->n_batch, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     size_t QD = (size_t)hp->n_head * (size_t)hp->head_dim, KD = c->kv_dim;
     c->x = aios_malloc(T * E * sizeof(float));
@@ -181,9 +184,9 @@ int aios_ctx_create(const aios_model *m, const struct aios_ctx_params *p, aios_c
             grow_wsize(c, ws[i]);
     }
     c->wdata = aios_malloc(c->wsize ? c->wsize : 1);
-    if (!c->pool || !c->k_cache || !c->v_cache || !c->seq_len || !c->seq_end || !c->x || !c->h ||
-        !c->q || !c->k || !c->v || !c->qkv || !c->attn || !c->g || !c->u || !c->att_scratch ||
-        !c->wdata) {
+    if (!c->pool || !c->k_cache || !c->v_cache || !c->seq_len || !c->seq_end || !c->att_idx ||
+        !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv || !c->attn || !c->g || !c->u ||
+        !c->att_scratch || !c->wdata) {
         char b[32];
         aios_fmt_bytes(aios_ctx_kv_bytes(c), b, sizeof b);
         aios_ctx_free(c);
@@ -240,6 +243,7 @@ static struct aios_attn_args attn_args(const aios_ctx *c, const struct aios_batc
 struct attn_job {
     aios_ctx *c;
     const struct aios_batch_tok *toks;
+    const int *idx; /* the tokens to do, T of them */
     int T, layer;
     const float *q;
     int64_t q_stride;
@@ -254,7 +258,8 @@ static void attn_part(void *p, int ith, int nth)
     aios_ctx *c = j->c;
     const struct aios_hparams *hp = &c->m->hp;
     float *scratch = c->att_scratch + (size_t)ith * (size_t)c->n_ctx;
-    for (int t = ith; t < j->T; t += nth) {
+    for (int n = ith; n < j->T; n += nth) {
+        const int t = j->idx[n];
         const struct aios_batch_tok *tk = &j->toks[t];
         struct aios_attn_args a = attn_args(c, tk);
         struct aios_err e;
@@ -283,6 +288,10 @@ static void store_kv(aios_ctx *c, int layer, const struct aios_batch_tok *tk, co
         aios_fp32_to_fp16_row(v, (uint16_t *)vd, (int64_t)c->kv_dim);
     }
 }
+
+/* Shortest run of one sequence's consecutive tokens that attention takes
+ * as one many-row call rather than token by token. */
+#define ATTN_RUN_MIN 4
 
 /* Attention sub-block shared by all architectures: from q/k/v rows (with
  * their strides) to c->attn. */
@@ -319,9 +328,43 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
         }
         return AIOS_OK;
     }
-    /* Many tokens (prompts): tokens over the pool, one thread per token. */
-    struct attn_job j = {
-        .c = c, .toks = toks, .T = T, .layer = layer, .q = q, .q_stride = q_stride, .out = c->attn};
+    /* Many tokens. A run of consecutive positions of one sequence (a prompt
+     * chunk) goes to attention as one call with many query rows (tiled
+     * sixteen rows at a time where the CPU allows), heads over the pool; the
+     * other tokens (one per generating sequence) go one per thread. */
+    int n_single = 0;
+    for (int t = 0; t < T;) {
+        int e = t + 1;
+        while (e < T && toks[e].seq == toks[t].seq && toks[e].pos == toks[e - 1].pos + 1)
+            e++;
+        if (e - t < ATTN_RUN_MIN) {
+            for (; t < e; t++)
+                c->att_idx[n_single++] = t;
+            continue;
+        }
+        struct aios_attn_args a = attn_args(c, &toks[e - 1]);
+        a.n_q = e - t;
+        a.q_pos0 = toks[t].pos;
+        a.q_stride = q_stride;
+        int rc = aios_tensor_attention_mt(c->pool, &a, q + (size_t)t * (size_t)q_stride,
+                                          c->k_cache + kv_off(c, layer, toks[t].seq, 0),
+                                          c->v_cache + kv_off(c, layer, toks[t].seq, 0),
+                                          c->attn + (size_t)t * (size_t)(hp->n_head * hp->head_dim),
+                                          err);
+        if (rc)
+            return rc;
+        t = e;
+    }
+    if (n_single == 0)
+        return AIOS_OK;
+    struct attn_job j = {.c = c,
+                         .toks = toks,
+                         .idx = c->att_idx,
+                         .T = n_single,
+                         .layer = layer,
+                         .q = q,
+                         .q_stride = q_stride,
+                         .out = c->attn};
     aios_pool_run(c->pool, attn_part, &j);
     if (j.rc)
         return aios_err_set(err, j.rc, "attention: %s", j.err.msg);

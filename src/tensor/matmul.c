@@ -63,16 +63,29 @@ size_t aios_tensor_matmul_wsize(uint32_t type, int64_t ncols, int64_t n)
     return rs ? rs * (size_t)(n > 0 ? n : 0) + ACT_ALIGN : 0;
 }
 
-/* Phase 2 with panels: each claimed chunk of rows, sixteen at a time. */
+/* Phase 2 with panels: each claimed chunk of rows, up to PANEL_GROUP_BYTES
+ * of panels (several times sixteen rows) at a time; the activation rows go
+ * through the group in blocks of about ACT_BLOCK_BYTES, so that a block is
+ * read from memory once per group and reused from cache by every panel of
+ * it, while the group's panels stay in L2. */
+#define PANEL_GROUP_BYTES (384 << 10)
+#define ACT_BLOCK_BYTES (96 << 10)
+#define PANEL_GROUP_MAX 8
+
 static void mm_panels(struct mm_ctx *c)
 {
     const struct aios_tensor_mat *w = c->w;
-    void *buf = aios_malloc(c->panel->panel_size(w->ncols) + ACT_ALIGN);
+    const size_t psz = (c->panel->panel_size(w->ncols) + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
+    int64_t group = (int64_t)(PANEL_GROUP_BYTES / psz);
+    group = group < 1 ? 1 : group > PANEL_GROUP_MAX ? PANEL_GROUP_MAX : group;
+    int64_t jb = (int64_t)(ACT_BLOCK_BYTES / c->act_rs) / 8 * 8;
+    jb = jb < 8 ? 8 : jb;
+    void *buf = aios_malloc(psz * (size_t)group + ACT_ALIGN);
     if (!buf) {
         atomic_store(&c->oom, true);
         return;
     }
-    void *panel = (void *)(((uintptr_t)buf + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN);
+    char *panels = (char *)(((uintptr_t)buf + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN);
     const char *base = w->data;
     const int64_t nchunks = (w->nrows + c->chunk - 1) / c->chunk;
     for (;;) {
@@ -80,10 +93,20 @@ static void mm_panels(struct mm_ctx *c)
         if (ci >= nchunks)
             break;
         int64_t r1 = (ci + 1) * c->chunk < w->nrows ? (ci + 1) * c->chunk : w->nrows;
-        for (int64_t r0 = ci * c->chunk; r0 < r1; r0 += AIOS_PANEL_ROWS) {
-            int rows = (int)(r1 - r0 < AIOS_PANEL_ROWS ? r1 - r0 : AIOS_PANEL_ROWS);
-            c->panel->pack(base + (size_t)r0 * w->row_stride, w->row_stride, rows, w->ncols, panel);
-            c->panel->run(panel, w->ncols, c->act, c->act_rs, c->n, c->y + r0, c->y_stride, rows);
+        for (int64_t g0 = ci * c->chunk; g0 < r1; g0 += group * AIOS_PANEL_ROWS) {
+            int64_t g1 = g0 + group * AIOS_PANEL_ROWS < r1 ? g0 + group * AIOS_PANEL_ROWS : r1;
+            for (int64_t r0 = g0; r0 < g1; r0 += AIOS_PANEL_ROWS)
+                c->panel->pack(base + (size_t)r0 * w->row_stride, w->row_stride,
+                               (int)(g1 - r0 < AIOS_PANEL_ROWS ? g1 - r0 : AIOS_PANEL_ROWS),
+                               w->ncols, panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz);
+            for (int64_t j0 = 0; j0 < c->n; j0 += jb) {
+                int64_t nj = c->n - j0 < jb ? c->n - j0 : jb;
+                for (int64_t r0 = g0; r0 < g1; r0 += AIOS_PANEL_ROWS)
+                    c->panel->run(panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz, w->ncols,
+                                  c->act + (size_t)j0 * c->act_rs, c->act_rs, nj,
+                                  c->y + j0 * c->y_stride + r0, c->y_stride,
+                                  (int)(g1 - r0 < AIOS_PANEL_ROWS ? g1 - r0 : AIOS_PANEL_ROWS));
+            }
         }
     }
     aios_free(buf);

@@ -287,6 +287,13 @@ void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, 
 void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
                                bool f16, int64_t vstride, int64_t n, int64_t d);
 
+/* Attention of the heads [h0, h1) for many query rows at once, sixteen
+ * rows per tile (attn_avx512.c); false when it does not apply (head_dim
+ * not a multiple of 16, fewer query rows than one tile, no memory) and
+ * nothing was written. */
+bool aios_tensor_avx512_attn_heads(const struct aios_attn_args *a, const float *q, const void *k,
+                                   const void *v, float *out, int64_t h0, int64_t h1);
+
 /* The AVX2 Q8_0 activation quantizer (dot_avx2.c). */
 void aios_q8_0_act_avx2(const float *x, void *y, int64_t k);
 void aios_q8_K_act_avx2(const float *x, void *y, int64_t k);
