@@ -44,6 +44,62 @@ static inline __m512i row_offsets(size_t stride)
     _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (m), (idx),                                \
                                 (const void *)((const char *)(base) + (off)), 1)
 
+/* r[i] = dword i of the sixteen rows in; in[r] = row r (16 dwords). */
+static inline void transpose16(const __m512i in[16], __m512i out[16])
+{
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(in[2 * i], in[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(in[2 * i], in[2 * i + 1]);
+    }
+    /* u[4k + m], lane L = dword 4L + m of rows 4k..4k+3 */
+    for (int k = 0; k < 4; k++) {
+        u[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    for (int m = 0; m < 4; m++) {
+        const __m512i v = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x88);
+        const __m512i w = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x88);
+        const __m512i v2 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xDD);
+        const __m512i w2 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xDD);
+        out[m] = _mm512_shuffle_i32x4(v, w, 0x88);
+        out[8 + m] = _mm512_shuffle_i32x4(v, w, 0xDD);
+        out[4 + m] = _mm512_shuffle_i32x4(v2, w2, 0x88);
+        out[12 + m] = _mm512_shuffle_i32x4(v2, w2, 0xDD);
+    }
+}
+
+/* The sixteen rows of a panel are one contiguous stretch of the weights:
+ * fetching it in order first runs at the memory's streaming rate, where
+ * the packing's row-interleaved loads would wait on sixteen streams. */
+static inline void prefetch_span(const void *p, size_t n)
+{
+    for (size_t o = 0; o < n; o += 64)
+        _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
+/* This panel's rows and the next panel's (fetched while this one is
+ * packed; a prefetch past the weights' end does not fault). */
+static inline void prefetch_panel(const void *w, int rows, size_t rs)
+{
+    prefetch_span(w, (size_t)rows * rs);
+    prefetch_span((const char *)w + (size_t)rows * rs, (size_t)rows * rs);
+}
+
+/* in[r] = the 64 bytes at offset off of row r (zeros past rows), then
+ * transposed: out[i] = dword i of the sixteen rows. */
+static inline void load_t(const void *w, size_t rs, int rows, size_t off, __m512i out[16])
+{
+    __m512i in[16];
+    for (int r = 0; r < PR; r++)
+        in[r] = r < rows
+                    ? _mm512_loadu_si512((const void *)((const char *)w + (size_t)r * rs + off))
+                    : _mm512_setzero_si512();
+    transpose16(in, out);
+}
+
 static inline __m512 half_lo(__m512i v) /* F16 in the low half of each dword */
 {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
@@ -111,7 +167,35 @@ static void pack_q4_0(const void *w, size_t rs, int rows, int64_t n, void *panel
     const __m512i idx = row_offsets(rs), m4 = _mm512_set1_epi8(0x0F);
     const __mmask16 m = (__mmask16)((1u << rows) - 1);
     char *p = panel;
-    for (int64_t b = 0; b < n / 32; b++, p += PANEL_A) {
+    int64_t b = 0;
+    prefetch_panel(w, rows, rs);
+    /* four blocks of the sixteen rows at a time: row-wise loads (which
+     * stream from memory) and a register transpose */
+    for (; b + 4 <= n / 32; b += 4, p += 4 * PANEL_A) {
+        __m512i in[16], out[16];
+        for (int r = 0; r < PR; r++) {
+            if (r < rows) {
+                const struct block_q4_0 *x =
+                    (const struct block_q4_0 *)((const char *)w + (size_t)r * rs) + b;
+                in[r] = qs4x16(x[0].qs, x[1].qs, x[2].qs, x[3].qs);
+            } else {
+                in[r] = _mm512_setzero_si512();
+            }
+        }
+        transpose16(in, out);
+        for (int i = 0; i < 16; i++) { /* block b + i / 4, code dword i % 4 */
+            char *pb = p + (i / 4) * PANEL_A;
+            _mm512_storeu_si512((void *)(pb + 64 * (i % 4)), _mm512_and_si512(out[i], m4));
+            _mm512_storeu_si512((void *)(pb + 64 * (4 + i % 4)),
+                                _mm512_and_si512(_mm512_srli_epi16(out[i], 4), m4));
+        }
+        for (int k = 0; k < 4; k++)
+            _mm512_storeu_ps(
+                p + k * PANEL_A + 512,
+                half_lo(GATHER(m, idx,
+                               (const char *)w + (b + k) * (int64_t)sizeof(struct block_q4_0), 0)));
+    }
+    for (; b < n / 32; b++, p += PANEL_A) {
         const char *blk = (const char *)w + b * (int64_t)sizeof(struct block_q4_0);
         for (int g = 0; g < 4; g++) {
             const __m512i q = GATHER(m, idx, blk, 2 + 4 * g);
@@ -128,9 +212,32 @@ static void pack_q8_0(const void *w, size_t rs, int rows, int64_t n, void *panel
     const __m512i idx = row_offsets(rs), bias = _mm512_set1_epi8((char)0x80);
     const __mmask16 m = (__mmask16)((1u << rows) - 1);
     char *p = panel;
-    for (int64_t b = 0; b < n / 32; b++, p += PANEL_A) {
+    prefetch_panel(w, rows, rs);
+    int64_t b = 0;
+    for (; b + 2 <= n / 32; b += 2, p += 2 * PANEL_A) { /* two blocks at a time */
+        __m512i in[16], out[16];
+        for (int r = 0; r < PR; r++) {
+            if (r < rows) {
+                const struct block_q8_0 *x =
+                    (const struct block_q8_0 *)((const char *)w + (size_t)r * rs) + b;
+                in[r] = ld2x32(x[0].qs, x[1].qs);
+            } else {
+                in[r] = _mm512_setzero_si512();
+            }
+        }
+        transpose16(in, out);
+        for (int i = 0; i < 16; i++) /* block b + i / 8, line i % 8: x + 128 unsigned */
+            _mm512_storeu_si512((void *)(p + (i / 8) * PANEL_A + 64 * (i % 8)),
+                                _mm512_xor_si512(out[i], bias));
+        for (int k = 0; k < 2; k++)
+            _mm512_storeu_ps(
+                p + k * PANEL_A + 512,
+                half_lo(GATHER(m, idx,
+                               (const char *)w + (b + k) * (int64_t)sizeof(struct block_q8_0), 0)));
+    }
+    for (; b < n / 32; b++, p += PANEL_A) {
         const char *blk = (const char *)w + b * (int64_t)sizeof(struct block_q8_0);
-        for (int j = 0; j < 8; j++) /* x + 128 as unsigned bytes */
+        for (int j = 0; j < 8; j++)
             _mm512_storeu_si512((void *)(p + 64 * j),
                                 _mm512_xor_si512(GATHER(m, idx, blk, 2 + 4 * j), bias));
         _mm512_storeu_ps(p + 512, half_lo(GATHER(m, idx, blk, 0)));
@@ -252,18 +359,24 @@ static void pack_q4_K(const void *w, size_t rs, int rows, int64_t n, void *panel
     const __m512i idx = row_offsets(rs), m4 = _mm512_set1_epi8(0x0F);
     const __mmask16 m = (__mmask16)((1u << rows) - 1);
     char *p = panel;
+    prefetch_panel(w, rows, rs);
     for (int64_t i = 0; i < n / QK_K; i++, p += PANEL_K32) {
-        const char *blk = (const char *)w + i * (int64_t)sizeof(struct block_q4_K);
-        const int qs = (int)offsetof(struct block_q4_K, qs);
+        const size_t off = (size_t)i * sizeof(struct block_q4_K);
+        const char *blk = (const char *)w + off;
         /* 32 code bytes per pair of sub-blocks: low nibbles = sub-block 2c,
-         * high nibbles = 2c + 1 */
-        for (int c = 0; c < 4; c++)
-            for (int g = 0; g < 8; g++) {
-                const __m512i q = GATHER(m, idx, blk, qs + 32 * c + 4 * g);
-                _mm512_storeu_si512((void *)(p + 512 * (2 * c) + 64 * g), _mm512_and_si512(q, m4));
+         * high nibbles = 2c + 1; dword i of a 64-byte half is c = i / 8 of
+         * it, line i % 8 */
+        for (int hh = 0; hh < 2; hh++) {
+            __m512i t[16];
+            load_t(w, rs, rows, off + offsetof(struct block_q4_K, qs) + 64 * (size_t)hh, t);
+            for (int k = 0; k < 16; k++) {
+                const int c = 2 * hh + k / 8, g = k % 8;
+                _mm512_storeu_si512((void *)(p + 512 * (2 * c) + 64 * g),
+                                    _mm512_and_si512(t[k], m4));
                 _mm512_storeu_si512((void *)(p + 512 * (2 * c + 1) + 64 * g),
-                                    _mm512_and_si512(_mm512_srli_epi16(q, 4), m4));
+                                    _mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4));
             }
+        }
         pack_k32_scales(m, idx, blk, (int)offsetof(struct block_q4_K, scales), p);
     }
 }
@@ -274,25 +387,30 @@ static void pack_q5_K(const void *w, size_t rs, int rows, int64_t n, void *panel
     const __m512i one = _mm512_set1_epi8(1);
     const __mmask16 m = (__mmask16)((1u << rows) - 1);
     char *p = panel;
+    prefetch_panel(w, rows, rs);
     for (int64_t i = 0; i < n / QK_K; i++, p += PANEL_K32) {
-        const char *blk = (const char *)w + i * (int64_t)sizeof(struct block_q5_K);
-        const int qs = (int)offsetof(struct block_q5_K, qs);
-        const int qh = (int)offsetof(struct block_q5_K, qh);
-        for (int g = 0; g < 8; g++) {
-            const __m512i h = GATHER(m, idx, blk, qh + 4 * g);
-            for (int c = 0; c < 4; c++) {
+        const size_t off = (size_t)i * sizeof(struct block_q5_K);
+        const char *blk = (const char *)w + off;
+        /* qh: 32 bytes, dwords 0..7 (the 64-byte load reads the first 32
+         * code bytes too, still inside the block) */
+        __m512i h[16];
+        load_t(w, rs, rows, off + offsetof(struct block_q5_K, qh), h);
+        for (int hh = 0; hh < 2; hh++) {
+            __m512i t[16];
+            load_t(w, rs, rows, off + offsetof(struct block_q5_K, qs) + 64 * (size_t)hh, t);
+            for (int k = 0; k < 16; k++) {
+                const int c = 2 * hh + k / 8, g = k % 8;
                 /* bit 2c of qh byte l: +16 for value l of sub-block 2c;
                  * bit 2c + 1 for sub-block 2c + 1 */
                 const __m512i hl =
-                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c), one), 4);
-                const __m512i hh =
-                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c + 1), one), 4);
-                const __m512i q = GATHER(m, idx, blk, qs + 32 * c + 4 * g);
+                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[g], 2 * c), one), 4);
+                const __m512i hh2 =
+                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[g], 2 * c + 1), one), 4);
                 _mm512_storeu_si512((void *)(p + 512 * (2 * c) + 64 * g),
-                                    _mm512_or_si512(_mm512_and_si512(q, m4), hl));
+                                    _mm512_or_si512(_mm512_and_si512(t[k], m4), hl));
                 _mm512_storeu_si512(
                     (void *)(p + 512 * (2 * c + 1) + 64 * g),
-                    _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), hh));
+                    _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4), hh2));
             }
         }
         pack_k32_scales(m, idx, blk, (int)offsetof(struct block_q5_K, scales), p);
@@ -376,15 +494,19 @@ static void pack_q6_K(const void *w, size_t rs, int rows, int64_t n, void *panel
     const int ql = (int)offsetof(struct block_q6_K, ql), qh = (int)offsetof(struct block_q6_K, qh);
     const int scl = (int)offsetof(struct block_q6_K, scales);
     char *p = panel;
+    prefetch_panel(w, rows, rs);
     for (int64_t i = 0; i < n / QK_K; i++, p += PANEL_K16) {
         const char *blk = (const char *)w + i * (int64_t)sizeof(struct block_q6_K);
-        for (int h = 0; h < 2; h++)
+        const size_t off = (size_t)i * sizeof(struct block_q6_K);
+        __m512i hq[16]; /* qh dwords: half h, g at 8h + g */
+        load_t(w, rs, rows, off + (size_t)qh, hq);
+        for (int h = 0; h < 2; h++) {
+            __m512i ab[16]; /* ql dwords of half h: a at g, b at 8 + g */
+            load_t(w, rs, rows, off + (size_t)ql + 64 * (size_t)h, ab);
             for (int g = 0; g < 8; g++) {
                 /* values 128h + l, +32, +64, +96 for l = 4g..4g+3: sub-blocks
                  * 8h + g/4 (+2, +4, +6), line g % 4 */
-                const __m512i a = GATHER(m, idx, blk, ql + 64 * h + 4 * g);
-                const __m512i b = GATHER(m, idx, blk, ql + 64 * h + 32 + 4 * g);
-                const __m512i hq = GATHER(m, idx, blk, qh + 32 * h + 4 * g);
+                const __m512i a = ab[g], b = ab[8 + g], q = hq[8 * h + g];
                 const __m512i v[4] = {
                     _mm512_and_si512(a, m4),
                     _mm512_and_si512(b, m4),
@@ -393,12 +515,13 @@ static void pack_q6_K(const void *w, size_t rs, int rows, int64_t n, void *panel
                 };
                 for (int k = 0; k < 4; k++) {
                     const __m512i hb =
-                        _mm512_and_si512(_mm512_srli_epi32(hq, 2 * k), three); /* per byte */
+                        _mm512_and_si512(_mm512_srli_epi32(q, 2 * k), three); /* per byte */
                     const int sb = 8 * h + g / 4 + 2 * k;
                     _mm512_storeu_si512((void *)(p + 256 * sb + 64 * (g % 4)),
                                         _mm512_or_si512(v[k], _mm512_slli_epi32(hb, 4)));
                 }
             }
+        }
         for (int k = 0; k < 4; k++) {
             const __m512i s = GATHER(m, idx, blk, scl + 4 * k);
             for (int b = 0; b < 4; b++) /* sign-extend byte b of each dword */
