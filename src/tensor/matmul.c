@@ -101,11 +101,14 @@ static void mm_panels(struct mm_ctx *c)
                                w->ncols, panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz);
             for (int64_t j0 = 0; j0 < c->n; j0 += jb) {
                 int64_t nj = c->n - j0 < jb ? c->n - j0 : jb;
-                for (int64_t r0 = g0; r0 < g1; r0 += AIOS_PANEL_ROWS)
-                    c->panel->run(panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz, w->ncols,
+                /* two panels at a time (32 rows share each activation load) */
+                for (int64_t r0 = g0; r0 < g1; r0 += 2 * AIOS_PANEL_ROWS) {
+                    int rows = (int)(g1 - r0 < 2 * AIOS_PANEL_ROWS ? g1 - r0 : 2 * AIOS_PANEL_ROWS);
+                    c->panel->run(panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz, psz,
+                                  rows > AIOS_PANEL_ROWS ? 2 : 1, w->ncols,
                                   c->act + (size_t)j0 * c->act_rs, c->act_rs, nj,
-                                  c->y + j0 * c->y_stride + r0, c->y_stride,
-                                  (int)(g1 - r0 < AIOS_PANEL_ROWS ? g1 - r0 : AIOS_PANEL_ROWS));
+                                  c->y + j0 * c->y_stride + r0, c->y_stride, rows);
+                }
             }
         }
     }

@@ -244,39 +244,57 @@ static void pack_q8_0(const void *w, size_t rs, int rows, int64_t n, void *panel
     }
 }
 
-/* 16 rows x C activation rows, every block. */
-INLINE void tile_a(const char *panel, int64_t nb, const char *act, size_t ars, const int C,
-                   float *y, int64_t ys, __mmask16 m)
+/* 16 x P rows (P panels, psz bytes apart) x C activation rows, every
+ * block. Two panels share each activation broadcast (fewer loads per
+ * vpdpbusd); P and C are constants in every instance. */
+INLINE void tile_a(const char *panel, size_t psz, const int P, int64_t nb, const char *act,
+                   size_t ars, const int C, float *y, int64_t ys, const __mmask16 *m)
 {
-    __m512 f[8];
+    __m512 f[2][8];
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
 #pragma GCC unroll 8
-    for (int c = 0; c < C; c++)
-        f[c] = _mm512_setzero_ps();
+        for (int c = 0; c < C; c++)
+            f[k][c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const char *p = panel + b * PANEL_A;
         const struct act_a *a[8];
-        __m512i acc[8];
+        __m512i acc[2][8];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             a[c] = (const struct act_a *)(act + (size_t)c * ars) + b;
-            acc[c] = _mm512_set1_epi32(a[c]->off);
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++)
+                acc[k][c] = _mm512_set1_epi32(a[c]->off);
         }
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
-            const __m512i w = _mm512_loadu_si512((const void *)(p + 64 * j));
+            __m512i w[2];
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++)
+                w[k] = _mm512_loadu_si512((const void *)(p + k * psz + 64 * j));
+#pragma GCC unroll 8
+            for (int c = 0; c < C; c++) {
+                const __m512i av = _mm512_set1_epi32(ld32(a[c]->qs + 4 * j));
+#pragma GCC unroll 2
+                for (int k = 0; k < P; k++)
+                    acc[k][c] = _mm512_dpbusd_epi32(acc[k][c], w[k], av);
+            }
+        }
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++) {
+            const __m512 dx = _mm512_loadu_ps(p + k * psz + 512);
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++)
-                acc[c] = _mm512_dpbusd_epi32(acc[c], w, _mm512_set1_epi32(ld32(a[c]->qs + 4 * j)));
+                f[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k][c]),
+                                          _mm512_mul_ps(dx, _mm512_set1_ps(a[c]->d)), f[k][c]);
         }
-        const __m512 dx = _mm512_loadu_ps(p + 512);
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++)
-            f[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[c]),
-                                   _mm512_mul_ps(dx, _mm512_set1_ps(a[c]->d)), f[c]);
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < C; c++)
-        _mm512_mask_storeu_ps(y + c * ys, m, f[c]);
+            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
 }
 
 /* ---- K-quants: Q4_K, Q5_K (sub-blocks of 32), Q6_K (sub-blocks of 16) ---
@@ -417,62 +435,93 @@ static void pack_q5_K(const void *w, size_t rs, int rows, int64_t n, void *panel
     }
 }
 
-INLINE void tile_k32(const char *panel, int64_t nsb, const char *act, size_t ars, const int C,
-                     float *y, int64_t ys, __mmask16 m)
+INLINE void tile_k32(const char *panel, size_t psz, const int P, int64_t nsb, const char *act,
+                     size_t ars, const int C, float *y, int64_t ys, const __mmask16 *m)
 {
-    __m512 f[8];
+    __m512 f[2][8];
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
 #pragma GCC unroll 8
-    for (int c = 0; c < C; c++)
-        f[c] = _mm512_setzero_ps();
+        for (int c = 0; c < C; c++)
+            f[k][c] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nsb; i++) {
         const char *p = panel + i * PANEL_K32;
         const struct act_k *a[8];
-        __m512i sumi[8], ms[8];
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++) {
-            a[c] = (const struct act_k *)(act + (size_t)c * ars) + i;
-            sumi[c] = _mm512_setzero_si512();
-            ms[c] = _mm512_setzero_si512();
-        }
-        /* the mins first, folded into f at once (fewer live registers) */
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            const __m512i mv = _mm512_loadu_si512((const void *)(p + K32_MIN + 64 * k));
-#pragma GCC unroll 8
-            for (int c = 0; c < C; c++)
-                ms[c] = _mm512_dpwssd_epi32(ms[c], mv, _mm512_set1_epi32(ld32(a[c]->b32 + 2 * k)));
-        }
-        const __m512 d = _mm512_loadu_ps(p + K32_D), dmin = _mm512_loadu_ps(p + K32_D + 64);
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++)
-            f[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms[c]),
-                                    _mm512_mul_ps(dmin, _mm512_set1_ps(a[c]->d)), f[c]);
-        for (int s = 0; s < 8; s++) {
-            __m512i acc[8];
+            a[c] = (const struct act_k *)(act + (size_t)c * ars) + i;
+            /* the mins first, folded into f at once (fewer live registers) */
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++) {
+            __m512i ms[8];
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++)
-                acc[c] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-            for (int j = 0; j < 8; j++) {
-                const __m512i w = _mm512_loadu_si512((const void *)(p + 512 * s + 64 * j));
+                ms[c] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                const __m512i mv =
+                    _mm512_loadu_si512((const void *)(p + k * psz + K32_MIN + 64 * q));
 #pragma GCC unroll 8
                 for (int c = 0; c < C; c++)
-                    acc[c] = _mm512_dpbusd_epi32(
-                        acc[c], w, _mm512_set1_epi32(ld32(a[c]->qs + 32 * s + 4 * j)));
+                    ms[c] =
+                        _mm512_dpwssd_epi32(ms[c], mv, _mm512_set1_epi32(ld32(a[c]->b32 + 2 * q)));
             }
-            const __m512i sc = _mm512_loadu_si512((const void *)(p + K32_SC + 64 * s));
+            const __m512 dmin = _mm512_loadu_ps(p + k * psz + K32_D + 64);
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++)
-                sumi[c] = _mm512_add_epi32(sumi[c], _mm512_mullo_epi32(acc[c], sc));
+                f[k][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms[c]),
+                                           _mm512_mul_ps(dmin, _mm512_set1_ps(a[c]->d)), f[k][c]);
         }
+        __m512i sumi[2][8];
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++)
+#pragma GCC unroll 8
+            for (int c = 0; c < C; c++)
+                sumi[k][c] = _mm512_setzero_si512();
+        for (int s = 0; s < 8; s++) {
+            __m512i acc[2][8];
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++)
+#pragma GCC unroll 8
+                for (int c = 0; c < C; c++)
+                    acc[k][c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                __m512i w[2];
+#pragma GCC unroll 2
+                for (int k = 0; k < P; k++)
+                    w[k] = _mm512_loadu_si512((const void *)(p + k * psz + 512 * s + 64 * j));
+#pragma GCC unroll 8
+                for (int c = 0; c < C; c++) {
+                    const __m512i av = _mm512_set1_epi32(ld32(a[c]->qs + 32 * s + 4 * j));
+#pragma GCC unroll 2
+                    for (int k = 0; k < P; k++)
+                        acc[k][c] = _mm512_dpbusd_epi32(acc[k][c], w[k], av);
+                }
+            }
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++) {
+                const __m512i sc =
+                    _mm512_loadu_si512((const void *)(p + k * psz + K32_SC + 64 * s));
+#pragma GCC unroll 8
+                for (int c = 0; c < C; c++)
+                    sumi[k][c] = _mm512_add_epi32(sumi[k][c], _mm512_mullo_epi32(acc[k][c], sc));
+            }
+        }
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++) {
+            const __m512 d = _mm512_loadu_ps(p + k * psz + K32_D);
+#pragma GCC unroll 8
+            for (int c = 0; c < C; c++)
+                f[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[k][c]),
+                                          _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[k][c]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++)
-            f[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[c]),
-                                   _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[c]);
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < C; c++)
-        _mm512_mask_storeu_ps(y + c * ys, m, f[c]);
+            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
 }
 
 /* Q6_K panel block: 16 sub-blocks x 4 lines of codes (0..63), the 16
@@ -534,95 +583,121 @@ static void pack_q6_K(const void *w, size_t rs, int rows, int64_t n, void *panel
     }
 }
 
-INLINE void tile_k16(const char *panel, int64_t nsb, const char *act, size_t ars, const int C,
-                     float *y, int64_t ys, __mmask16 m)
+INLINE void tile_k16(const char *panel, size_t psz, const int P, int64_t nsb, const char *act,
+                     size_t ars, const int C, float *y, int64_t ys, const __mmask16 *m)
 {
-    __m512 f[8];
+    __m512 f[2][8];
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
 #pragma GCC unroll 8
-    for (int c = 0; c < C; c++)
-        f[c] = _mm512_setzero_ps();
+        for (int c = 0; c < C; c++)
+            f[k][c] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nsb; i++) {
         const char *p = panel + i * PANEL_K16;
         const struct act_k *a[8];
-        __m512i sumi[8];
+        __m512i sumi[2][8];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             a[c] = (const struct act_k *)(act + (size_t)c * ars) + i;
-            sumi[c] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++)
+                sumi[k][c] = _mm512_setzero_si512();
         }
         for (int s = 0; s < 16; s++) {
-            __m512i acc[8];
+            __m512i acc[2][8];
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++)
-                acc[c] = _mm512_set1_epi32(a[c]->neg32[s]);
+#pragma GCC unroll 2
+                for (int k = 0; k < P; k++)
+                    acc[k][c] = _mm512_set1_epi32(a[c]->neg32[s]);
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
-                const __m512i w = _mm512_loadu_si512((const void *)(p + 256 * s + 64 * j));
+                __m512i w[2];
+#pragma GCC unroll 2
+                for (int k = 0; k < P; k++)
+                    w[k] = _mm512_loadu_si512((const void *)(p + k * psz + 256 * s + 64 * j));
+#pragma GCC unroll 8
+                for (int c = 0; c < C; c++) {
+                    const __m512i av = _mm512_set1_epi32(ld32(a[c]->qs + 16 * s + 4 * j));
+#pragma GCC unroll 2
+                    for (int k = 0; k < P; k++)
+                        acc[k][c] = _mm512_dpbusd_epi32(acc[k][c], w[k], av);
+                }
+            }
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++) {
+                const __m512i sc =
+                    _mm512_loadu_si512((const void *)(p + k * psz + K16_SC + 64 * s));
 #pragma GCC unroll 8
                 for (int c = 0; c < C; c++)
-                    acc[c] = _mm512_dpbusd_epi32(
-                        acc[c], w, _mm512_set1_epi32(ld32(a[c]->qs + 16 * s + 4 * j)));
+                    sumi[k][c] = _mm512_add_epi32(sumi[k][c], _mm512_mullo_epi32(acc[k][c], sc));
             }
-            const __m512i sc = _mm512_loadu_si512((const void *)(p + K16_SC + 64 * s));
+        }
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++) {
+            const __m512 d = _mm512_loadu_ps(p + k * psz + K16_D);
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++)
-                sumi[c] = _mm512_add_epi32(sumi[c], _mm512_mullo_epi32(acc[c], sc));
+                f[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[k][c]),
+                                          _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[k][c]);
         }
-        const __m512 d = _mm512_loadu_ps(p + K16_D);
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++)
-            f[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[c]),
-                                   _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[c]);
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < C; c++)
-        _mm512_mask_storeu_ps(y + c * ys, m, f[c]);
+            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
 }
 
-/* ---- drivers: all activation rows, C at a time (C a constant in each
- * instance, so the tile lives in registers) */
+/* ---- drivers: all activation rows, C at a time (C and P constants in each
+ * instance, so the tile lives in registers): one panel, C1 rows per tile;
+ * two panels (32 weight rows), C2, or 0 where a 32-row tile would not fit
+ * the registers with enough activation rows to pay (Q4_K / Q5_K) */
 
-#define DEFINE_RUN(name, tile, blk)                                                                \
-    static void name(const void *panel, int64_t n, const void *act, size_t ars, int64_t nact,      \
-                     float *y, int64_t ys, int rows)                                               \
+#define TILE_CASE(tile, P, C)                                                                      \
+    case C:                                                                                        \
+        tile(panel, psz, P, nb, pa + (size_t)j * ars, ars, C, y + j * ys, ys, m);                  \
+        break;
+
+#define DEFINE_RUN(name, tile, blk, C1, C2)                                                        \
+    static void name(const void *panel, size_t psz, int np, int64_t n, const void *act,            \
+                     size_t ars, int64_t nact, float *y, int64_t ys, int rows)                     \
     {                                                                                              \
-        const __mmask16 m = (__mmask16)((1u << rows) - 1);                                         \
+        const int r1 = rows > 16 ? 16 : rows, r2 = rows > 16 ? rows - 16 : 0;                      \
+        const __mmask16 m[2] = {(__mmask16)((1u << r1) - 1), (__mmask16)((1u << r2) - 1)};         \
         const char *pa = act;                                                                      \
         const int64_t nb = n / (blk);                                                              \
         int64_t j = 0;                                                                             \
-        for (; j + TILE_C <= nact; j += TILE_C)                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, TILE_C, y + j * ys, ys, m);                 \
+        if (np == 2 && (C2) == 0) { /* no two-panel tile: one panel at a time */                   \
+            name(panel, psz, 1, n, act, ars, nact, y, ys, 16);                                     \
+            name((const char *)panel + psz, psz, 1, n, act, ars, nact, y + 16, ys, rows - 16);     \
+            return;                                                                                \
+        }                                                                                          \
+        if (np == 2) {                                                                             \
+            for (; j + (C2) <= nact; j += (C2))                                                    \
+                tile(panel, psz, 2, nb, pa + (size_t)j * ars, ars, C2, y + j * ys, ys, m);         \
+            for (; j < nact; j++)                                                                  \
+                tile(panel, psz, 2, nb, pa + (size_t)j * ars, ars, 1, y + j * ys, ys, m);          \
+            return;                                                                                \
+        }                                                                                          \
+        for (; j + (C1) <= nact; j += (C1))                                                        \
+            tile(panel, psz, 1, nb, pa + (size_t)j * ars, ars, C1, y + j * ys, ys, m);             \
         switch (nact - j) {                                                                        \
-        case 7:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 7, y + j * ys, ys, m);                      \
-            break;                                                                                 \
-        case 6:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 6, y + j * ys, ys, m);                      \
-            break;                                                                                 \
-        case 5:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 5, y + j * ys, ys, m);                      \
-            break;                                                                                 \
-        case 4:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 4, y + j * ys, ys, m);                      \
-            break;                                                                                 \
-        case 3:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 3, y + j * ys, ys, m);                      \
-            break;                                                                                 \
-        case 2:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 2, y + j * ys, ys, m);                      \
-            break;                                                                                 \
-        case 1:                                                                                    \
-            tile(panel, nb, pa + (size_t)j * ars, ars, 1, y + j * ys, ys, m);                      \
-            break;                                                                                 \
+            TILE_CASE(tile, 1, 7)                                                                  \
+            TILE_CASE(tile, 1, 6)                                                                  \
+            TILE_CASE(tile, 1, 5)                                                                  \
+            TILE_CASE(tile, 1, 4)                                                                  \
+            TILE_CASE(tile, 1, 3)                                                                  \
+            TILE_CASE(tile, 1, 2)                                                                  \
+            TILE_CASE(tile, 1, 1)                                                                  \
         default:                                                                                   \
             break;                                                                                 \
         }                                                                                          \
     }
 
-#define TILE_C 8
-DEFINE_RUN(run_a, tile_a, 32)
-DEFINE_RUN(run_k32, tile_k32, QK_K)
-DEFINE_RUN(run_k16, tile_k16, QK_K)
+DEFINE_RUN(run_a, tile_a, 32, 8, 6)
+DEFINE_RUN(run_k32, tile_k32, QK_K, 8, 0)
+DEFINE_RUN(run_k16, tile_k16, QK_K, 8, 4)
 
 static const struct aios_panel panel_q4_0 = {act_a_size, act_q4_0, panel_a_size, pack_q4_0, run_a};
 static const struct aios_panel panel_q8_0 = {act_a_size, act_q8_0, panel_a_size, pack_q8_0, run_a};

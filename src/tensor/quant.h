@@ -260,15 +260,17 @@ const struct aios_prepared *aios_tensor_prepared_isa(uint32_t type, int isa);
  * activation rows: activations in the kernel's layout, weights repacked
  * AIOS_PANEL_ROWS rows at a time into a panel reused for every activation
  * row. pack reads rows [0, rows) (rows <= AIOS_PANEL_ROWS) at w, row_stride
- * bytes apart; run writes y[j * y_stride + r] for j < nact, r < rows. */
+ * bytes apart; run takes npanels (1 or 2) panels panel_stride bytes apart
+ * and writes y[j * y_stride + r] for j < nact, r < rows (rows <= 16 x
+ * npanels; a second panel's rows follow the first's sixteen). */
 #define AIOS_PANEL_ROWS 16
 struct aios_panel {
     size_t (*act_size)(int64_t n);
     aios_from_float_fn act_prepare;
     size_t (*panel_size)(int64_t n);
     void (*pack)(const void *w, size_t row_stride, int rows, int64_t n, void *panel);
-    void (*run)(const void *panel, int64_t n, const void *act, size_t act_stride, int64_t nact,
-                float *y, int64_t y_stride, int rows);
+    void (*run)(const void *panel, size_t panel_stride, int npanels, int64_t n, const void *act,
+                size_t act_stride, int64_t nact, float *y, int64_t y_stride, int rows);
 };
 const struct aios_panel *aios_tensor_avx512_panel(uint32_t type);
 const struct aios_panel *aios_tensor_panel_isa(uint32_t type, int isa);
