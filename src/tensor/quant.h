@@ -290,7 +290,7 @@ void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride,
                                bool f16, int64_t vstride, int64_t n, int64_t d);
 
 /* Attention of the heads [h0, h1) for many query rows at once, sixteen
- * rows per tile (attn_avx512.c); false when it does not apply (head_dim
+ * rows per tile (attn_prompt_avx512.c); false when it does not apply (head_dim
  * not a multiple of 16, fewer query rows than one tile, no memory) and
  * nothing was written. */
 bool aios_tensor_avx512_attn_heads(const struct aios_attn_args *a, const float *q, const void *k,

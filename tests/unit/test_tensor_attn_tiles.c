@@ -1,4 +1,4 @@
-/* tensor: the tiled prompt attention (attn_avx512.c, sixteen query rows per
+/* tensor: the tiled prompt attention (attn_prompt_avx512.c, sixteen query rows per
  * tile) against a double-precision loop, on shapes that exercise its edges:
  * keys not a multiple of 16, tiles that straddle the causal diagonal, GQA
  * groups of 1, 4, 8 and 32 heads (more heads than lanes), head sizes 64, 80
