@@ -30,6 +30,9 @@ static const struct aios_cmd_spec serve_spec = {
         "version's file and served under the id as given. The file is hashed first and\n"
         "refused if it no longer matches the registry's SHA-256; moving an alias later\n"
         "does not change what a running server serves.\n"
+        "POST /api/v1/models registers only files inside the directories of --model-dirs\n"
+        "(colon-separated; default DATA_DIR/models, created if missing): any other path,\n"
+        "`..` and symlinks resolved first, is refused with 403.\n"
         "SIGINT or SIGTERM stops the server: streams in progress are cancelled.\n"
         "Platform API: POST /api/v1/alarms (Alertmanager webhooks, generic alarms),\n"
         "GET /api/v1/alarms, /api/v1/incidents[/ID], /api/v1/checks (docs/alarms.md);\n"
@@ -233,6 +236,7 @@ int aios_cmd_serve(struct aios_cli *cli, int argc, char **argv)
         .api_keys = keys.items,
         .n_api_keys = keys.n,
         .data_dir = aios_config_str(cli->cfg, "data_dir"),
+        .model_dirs = aios_config_str(cli->cfg, "model_dirs"),
         .alarm_group_by = aios_config_str(cli->cfg, "alarm_group_by"),
         .incident_window_s = aios_config_int(cli->cfg, "incident_window_s"),
     };

@@ -38,6 +38,7 @@ struct aios_ctx {
     float *out;
     int n_out, out_cap;
     int *seq_end; /* per sequence, position after the last token of the chunk */
+    int *att_idx; /* n_batch: the tokens attention handles one by one */
 };
 
 int aios_ctx_n_ctx(const aios_ctx *c)
@@ -119,6 +120,7 @@ void aios_ctx_free(aios_ctx *c)
     aios_free(c->v_cache);
     aios_free(c->seq_len);
     aios_free(c->seq_end);
+    aios_free(c->att_idx);
     float *bufs[] = {c->x,    c->h, c->q, c->k,           c->v,  c->qkv,
                      c->attn, c->g, c->u, c->att_scratch, c->out};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -158,6 +160,7 @@ int aios_ctx_create(const aios_model *m, const struct aios_ctx_params *p, aios_c
     c->v_cache = aios_malloc(half ? half : 1);
     c->seq_len = aios_calloc((size_t)c->n_seq, sizeof *c->seq_len);
     c->seq_end = aios_calloc((size_t)c->n_seq, sizeof *c->seq_end);
+    c->att_idx = aios_calloc((size_t)c->n_batch, sizeof *c->att_idx);
     size_t T = (size_t)c->n_batch, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     size_t QD = (size_t)hp->n_head * (size_t)hp->head_dim, KD = c->kv_dim;
     c->x = aios_malloc(T * E * sizeof(float));
@@ -181,9 +184,9 @@ int aios_ctx_create(const aios_model *m, const struct aios_ctx_params *p, aios_c
             grow_wsize(c, ws[i]);
     }
     c->wdata = aios_malloc(c->wsize ? c->wsize : 1);
-    if (!c->pool || !c->k_cache || !c->v_cache || !c->seq_len || !c->seq_end || !c->x || !c->h ||
-        !c->q || !c->k || !c->v || !c->qkv || !c->attn || !c->g || !c->u || !c->att_scratch ||
-        !c->wdata) {
+    if (!c->pool || !c->k_cache || !c->v_cache || !c->seq_len || !c->seq_end || !c->att_idx ||
+        !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv || !c->attn || !c->g || !c->u ||
+        !c->att_scratch || !c->wdata) {
         char b[32];
         aios_fmt_bytes(aios_ctx_kv_bytes(c), b, sizeof b);
         aios_ctx_free(c);
@@ -240,6 +243,7 @@ static struct aios_attn_args attn_args(const aios_ctx *c, const struct aios_batc
 struct attn_job {
     aios_ctx *c;
     const struct aios_batch_tok *toks;
+    const int *idx; /* the tokens to do, T of them */
     int T, layer;
     const float *q;
     int64_t q_stride;
@@ -254,7 +258,8 @@ static void attn_part(void *p, int ith, int nth)
     aios_ctx *c = j->c;
     const struct aios_hparams *hp = &c->m->hp;
     float *scratch = c->att_scratch + (size_t)ith * (size_t)c->n_ctx;
-    for (int t = ith; t < j->T; t += nth) {
+    for (int n = ith; n < j->T; n += nth) {
+        const int t = j->idx[n];
         const struct aios_batch_tok *tk = &j->toks[t];
         struct aios_attn_args a = attn_args(c, tk);
         struct aios_err e;
@@ -284,6 +289,83 @@ static void store_kv(aios_ctx *c, int layer, const struct aios_batch_tok *tk, co
     }
 }
 
+/* ---- per-token work over the pool ----
+ * Norms, activations, residual adds, RoPE and the cache writes touch each
+ * token's rows only: with many tokens they are split over the threads in
+ * contiguous ranges (one thread alone would leave the others idle for
+ * about a tenth of a prompt's time). */
+struct tok_job {
+    aios_ctx *c;
+    int T, layer;
+    const struct aios_batch_tok *toks;
+    float *a, *b, *d; /* per-function rows */
+    int64_t sa, sb, sd;
+    const float *w;
+    void (*fn)(const struct tok_job *j, int t);
+};
+
+static void tok_part(void *p, int ith, int nth)
+{
+    const struct tok_job *j = p;
+    const int per = (j->T + nth - 1) / nth;
+    const int t1 = (ith + 1) * per < j->T ? (ith + 1) * per : j->T;
+    for (int t = ith * per; t < t1; t++)
+        j->fn(j, t);
+}
+
+static void for_tokens(struct tok_job *j)
+{
+    if (j->T >= 4 && aios_pool_size(j->c->pool) > 1)
+        aios_pool_run(j->c->pool, tok_part, j);
+    else
+        for (int t = 0; t < j->T; t++)
+            j->fn(j, t);
+}
+
+/* d_t = rms_norm(a_t) * w */
+static void norm_tok(const struct tok_job *j, int t)
+{
+    const struct aios_hparams *hp = &j->c->m->hp;
+    aios_tensor_rms_norm(j->a + t * j->sa, j->w, j->d + t * j->sd, hp->n_embd, hp->norm_eps);
+}
+
+/* a_t += b_t (sa floats) */
+static void add_tok(const struct tok_job *j, int t)
+{
+    aios_tensor_add(j->a + t * j->sa, j->b + t * j->sb, j->a + t * j->sa, j->sa);
+}
+
+/* d_t = silu(a_t) * b_t, n_ff floats */
+static void glu_tok(const struct tok_job *j, int t)
+{
+    const int64_t F = j->c->m->hp.n_ff;
+    float *g = j->d + t * j->sd;
+    aios_tensor_silu(j->a + t * j->sa, g, F);
+    aios_tensor_mul(g, j->b + t * j->sb, g, F);
+}
+
+/* RoPE on token t's query and key, then its key and value into the cache. */
+static void rope_store_tok(const struct tok_job *j, int t)
+{
+    aios_ctx *c = j->c;
+    const struct aios_hparams *hp = &c->m->hp;
+    const float *ff = c->m->rope_freqs.t ? c->m->rope_freqs.f : NULL;
+    float *qt = j->a + t * j->sa, *kt = j->b + t * j->sb;
+    if (hp->rope_mode >= 0) {
+        aios_tensor_rope(qt, hp->n_head, hp->head_dim, hp->n_rot, j->toks[t].pos,
+                         (enum aios_rope_mode)hp->rope_mode, hp->rope_base, hp->rope_freq_scale,
+                         ff);
+        aios_tensor_rope(kt, hp->n_head_kv, hp->head_dim, hp->n_rot, j->toks[t].pos,
+                         (enum aios_rope_mode)hp->rope_mode, hp->rope_base, hp->rope_freq_scale,
+                         ff);
+    }
+    store_kv(c, j->layer, &j->toks[t], kt, j->d + t * j->sd);
+}
+
+/* Shortest run of one sequence's consecutive tokens that attention takes
+ * as one many-row call rather than token by token. */
+#define ATTN_RUN_MIN 4
+
 /* Attention sub-block shared by all architectures: from q/k/v rows (with
  * their strides) to c->attn. */
 static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int layer, float *q,
@@ -291,19 +373,18 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
                      struct aios_err *err)
 {
     const struct aios_hparams *hp = &c->m->hp;
-    const float *ff = c->m->rope_freqs.t ? c->m->rope_freqs.f : NULL;
-    for (int t = 0; t < T; t++) {
-        float *qt = q + (size_t)t * (size_t)q_stride, *kt = k + (size_t)t * (size_t)k_stride;
-        if (hp->rope_mode >= 0) {
-            aios_tensor_rope(qt, hp->n_head, hp->head_dim, hp->n_rot, toks[t].pos,
-                             (enum aios_rope_mode)hp->rope_mode, hp->rope_base, hp->rope_freq_scale,
-                             ff);
-            aios_tensor_rope(kt, hp->n_head_kv, hp->head_dim, hp->n_rot, toks[t].pos,
-                             (enum aios_rope_mode)hp->rope_mode, hp->rope_base, hp->rope_freq_scale,
-                             ff);
-        }
-        store_kv(c, layer, &toks[t], kt, v + (size_t)t * (size_t)v_stride);
-    }
+    struct tok_job rj = {.c = c,
+                         .T = T,
+                         .layer = layer,
+                         .toks = toks,
+                         .a = q,
+                         .b = k,
+                         .d = v,
+                         .sa = q_stride,
+                         .sb = k_stride,
+                         .sd = v_stride,
+                         .fn = rope_store_tok};
+    for_tokens(&rj);
     if (T < aios_pool_size(c->pool)) {
         /* Few tokens (decoding): split each token's heads over the pool. */
         for (int t = 0; t < T; t++) {
@@ -319,9 +400,43 @@ static int attention(aios_ctx *c, const struct aios_batch_tok *toks, int T, int 
         }
         return AIOS_OK;
     }
-    /* Many tokens (prompts): tokens over the pool, one thread per token. */
-    struct attn_job j = {
-        .c = c, .toks = toks, .T = T, .layer = layer, .q = q, .q_stride = q_stride, .out = c->attn};
+    /* Many tokens. A run of consecutive positions of one sequence (a prompt
+     * chunk) goes to attention as one call with many query rows (tiled
+     * sixteen rows at a time where the CPU allows), heads over the pool; the
+     * other tokens (one per generating sequence) go one per thread. */
+    int n_single = 0;
+    for (int t = 0; t < T;) {
+        int e = t + 1;
+        while (e < T && toks[e].seq == toks[t].seq && toks[e].pos == toks[e - 1].pos + 1)
+            e++;
+        if (e - t < ATTN_RUN_MIN) {
+            for (; t < e; t++)
+                c->att_idx[n_single++] = t;
+            continue;
+        }
+        struct aios_attn_args a = attn_args(c, &toks[e - 1]);
+        a.n_q = e - t;
+        a.q_pos0 = toks[t].pos;
+        a.q_stride = q_stride;
+        int rc = aios_tensor_attention_mt(c->pool, &a, q + (size_t)t * (size_t)q_stride,
+                                          c->k_cache + kv_off(c, layer, toks[t].seq, 0),
+                                          c->v_cache + kv_off(c, layer, toks[t].seq, 0),
+                                          c->attn + (size_t)t * (size_t)(hp->n_head * hp->head_dim),
+                                          err);
+        if (rc)
+            return rc;
+        t = e;
+    }
+    if (n_single == 0)
+        return AIOS_OK;
+    struct attn_job j = {.c = c,
+                         .toks = toks,
+                         .idx = c->att_idx,
+                         .T = n_single,
+                         .layer = layer,
+                         .q = q,
+                         .q_stride = q_stride,
+                         .out = c->attn};
     aios_pool_run(c->pool, attn_part, &j);
     if (j.rc)
         return aios_err_set(err, j.rc, "attention: %s", j.err.msg);
@@ -339,8 +454,15 @@ static int decoder_layer(aios_ctx *c, const struct aios_batch_tok *toks, int T, 
     const int64_t E = hp->n_embd, F = hp->n_ff;
     const int64_t QD = (int64_t)hp->n_head * hp->head_dim, KD = (int64_t)c->kv_dim;
     int rc;
-    for (int t = 0; t < T; t++)
-        aios_tensor_rms_norm(c->x + t * E, L->attn_norm.f, c->h + t * E, E, hp->norm_eps);
+    struct tok_job nj = {.c = c,
+                         .T = T,
+                         .a = c->x,
+                         .sa = E,
+                         .d = c->h,
+                         .sd = E,
+                         .w = L->attn_norm.f,
+                         .fn = norm_tok};
+    for_tokens(&nj);
     if (hp->arch == AIOS_ARCH_CHATGLM) {
         int64_t S = QD + 2 * KD;
         if ((rc = matmul(c, &L->wqkv, c->h, T, E, c->qkv, S, err)))
@@ -361,27 +483,31 @@ static int decoder_layer(aios_ctx *c, const struct aios_batch_tok *toks, int T, 
         return rc;
     if ((rc = matmul(c, &L->wo, c->attn, T, QD, c->h, E, err)))
         return rc;
-    aios_tensor_add(c->x, c->h, c->x, T * E);
-    for (int t = 0; t < T; t++)
-        aios_tensor_rms_norm(c->x + t * E, L->ffn_norm.f, c->h + t * E, E, hp->norm_eps);
+    struct tok_job aj = {.c = c, .T = T, .a = c->x, .sa = E, .b = c->h, .sb = E, .fn = add_tok};
+    for_tokens(&aj);
+    nj.w = L->ffn_norm.f;
+    for_tokens(&nj);
+    struct tok_job gj = {.c = c, .T = T, .d = c->g, .sd = F, .fn = glu_tok};
     if (hp->arch == AIOS_ARCH_CHATGLM) {
         if ((rc = matmul(c, &L->ffn_up, c->h, T, E, c->u, 2 * F, err)))
             return rc;
-        for (int t = 0; t < T; t++) {
-            float *gu = c->u + t * 2 * F, *g = c->g + t * F;
-            aios_tensor_silu(gu, g, F);
-            aios_tensor_mul(g, gu + F, g, F);
-        }
+        gj.a = c->u; /* [gate | up] per token */
+        gj.sa = 2 * F;
+        gj.b = c->u + F;
+        gj.sb = 2 * F;
     } else {
         if ((rc = matmul(c, &L->ffn_gate, c->h, T, E, c->g, F, err)) ||
             (rc = matmul(c, &L->ffn_up, c->h, T, E, c->u, F, err)))
             return rc;
-        aios_tensor_silu(c->g, c->g, T * F);
-        aios_tensor_mul(c->g, c->u, c->g, T * F);
+        gj.a = c->g;
+        gj.sa = F;
+        gj.b = c->u;
+        gj.sb = F;
     }
+    for_tokens(&gj);
     if ((rc = matmul(c, &L->ffn_down, c->g, T, F, c->h, E, err)))
         return rc;
-    aios_tensor_add(c->x, c->h, c->x, T * E);
+    for_tokens(&aj);
     return AIOS_OK;
 }
 

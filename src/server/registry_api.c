@@ -20,11 +20,14 @@
  *
  * This file stays thin: it checks the request's fields (so that an error
  * names the field), then calls the same mlops functions as `aios model`.
+ * Registration reads only files inside the directories of the setting
+ * model_dirs (model_dirs.c): any other path is 403 PERMISSION_DENIED.
  * Errors use the server's one JSON error shape, {"error": {message, type,
  * param, code}}, with MLflow's error codes in code: 400
- * INVALID_PARAMETER_VALUE, 404 RESOURCE_DOES_NOT_EXIST, 409
- * RESOURCE_ALREADY_EXISTS (the same file twice in a model) or INVALID_STATE
- * (a kind that contradicts the model), 503 TEMPORARILY_UNAVAILABLE.
+ * INVALID_PARAMETER_VALUE, 403 PERMISSION_DENIED, 404
+ * RESOURCE_DOES_NOT_EXIST, 409 RESOURCE_ALREADY_EXISTS (the same file twice
+ * in a model) or INVALID_STATE (a kind that contradicts the model), 503
+ * TEMPORARILY_UNAVAILABLE.
  *
  * The store handle is shared by the connection threads under s->store_mu;
  * a registration reads and hashes the file before taking it, so a big
@@ -33,6 +36,7 @@
 #include "mlops/mlops.h"
 #include "server/server_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +51,8 @@ static const char *code_of(int http)
     switch (http) {
     case 400:
         return "INVALID_PARAMETER_VALUE";
+    case 403:
+        return "PERMISSION_DENIED";
     case 404:
         return "RESOURCE_DOES_NOT_EXIST";
     case 405:
@@ -136,8 +142,9 @@ static void store_give(aios_server *s)
     pthread_mutex_unlock(&s->store_mu);
 }
 
-int srv_store_open(aios_server *s, const char *data_dir, struct aios_err *err)
+int srv_store_open(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err)
 {
+    const char *data_dir = opts->data_dir;
     pthread_mutex_init(&s->store_mu, NULL);
     s->store_mu_init = true;
     if (!data_dir || !*data_dir)
@@ -145,15 +152,21 @@ int srv_store_open(aios_server *s, const char *data_dir, struct aios_err *err)
     int rc = aios_mkdir_p(data_dir, err);
     if (!rc)
         rc = aios_store_open_dir(data_dir, &s->store, err);
-    if (rc)
+    if (rc) {
         aios_err_prefix(err, "opening the store under %s", data_dir);
-    return rc;
+        return rc;
+    }
+    if ((rc = aios_server_model_dirs_init(&s->model_dirs, opts->model_dirs, data_dir, err)))
+        return rc;
+    AIOS_INFO(SERVER_MOD, "the registry API registers model files from %s", s->model_dirs.joined);
+    return AIOS_OK;
 }
 
 void srv_store_close(aios_server *s)
 {
     aios_store_close(s->store);
     s->store = NULL;
+    aios_server_model_dirs_free(&s->model_dirs);
     if (s->store_mu_init)
         pthread_mutex_destroy(&s->store_mu);
     s->store_mu_init = false;
@@ -445,9 +458,26 @@ static enum MHD_Result do_register(struct req *r, json_t *body, const char *path
                "source (NAME@VERSION the file was made from) is required with how");
         goto fail;
     }
+    /* Without a store there are no model directories either: say 503
+     * rather than refusing every path. */
+    if (!r->srv->store) {
+        store_take(r->srv, &e);
+        goto fail;
+    }
+    /* Only files inside model_dirs, and nothing outside is opened. */
+    char real[PATH_MAX];
+    if (aios_server_model_path_check(&r->srv->model_dirs, path, real, sizeof real, &e))
+        goto fail;
     /* The file is read and hashed before the store is taken. */
-    if ((rc = aios_registry_inspect(path, NULL, NULL, &file, &err))) {
+    if ((rc = aios_registry_inspect(real, NULL, NULL, &file, &err))) {
         from_status(&e, rc == AIOS_ENOTFOUND || rc == AIOS_EIO ? AIOS_EINVAL : rc, &err, "path");
+        goto fail;
+    }
+    /* inspect resolved the path again once the file was open: a component
+     * swapped for a symlink meanwhile must not put an outside file in the
+     * registry. */
+    if (!aios_server_model_dirs_contain(&r->srv->model_dirs, file.path)) {
+        aios_server_model_path_deny(&r->srv->model_dirs, path, &e);
         goto fail;
     }
     if (!store_take(r->srv, &e))

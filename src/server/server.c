@@ -506,7 +506,7 @@ int aios_server_start(const struct aios_server_opts *opts, const struct aios_ser
         server_free(s);
         return rc;
     }
-    if ((rc = srv_store_open(s, opts->data_dir, err)) || (rc = srv_sources_copy(s, opts, err))) {
+    if ((rc = srv_store_open(s, opts, err)) || (rc = srv_sources_copy(s, opts, err))) {
         server_free(s);
         return rc;
     }

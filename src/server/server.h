@@ -257,6 +257,9 @@ struct aios_server_opts {
      * open after its last alarm (0: 600 s). */
     const char *alarm_group_by;
     int64_t incident_window_s;
+    /* Directories the registry API may register model files from
+     * (colon-separated; NULL or "": data_dir/models). */
+    const char *model_dirs;
 };
 
 typedef struct aios_server aios_server;
@@ -336,6 +339,39 @@ struct aios_server_embed_request {
 int aios_server_embed_request_parse(json_t *body, aios_arena *arena,
                                     struct aios_server_embed_request *req,
                                     struct aios_server_apierr *e);
+
+/* ---- where the registry API may read model files (model_dirs.c) -------- */
+
+/* The directories POST /api/v1/models may register files from, canonical
+ * (realpath'd) and without duplicates; joined is them with ':' for
+ * messages. */
+struct aios_server_model_dirs {
+    char **dirs;
+    int n;
+    char *joined;
+};
+/* list is the setting model_dirs (colon-separated); NULL or "" means
+ * data_dir/models, created when missing. Every entry must be an existing
+ * directory (AIOS_ENOTFOUND, AIOS_EINVAL naming it otherwise). On failure d
+ * holds nothing. */
+int aios_server_model_dirs_init(struct aios_server_model_dirs *d, const char *list,
+                                const char *data_dir, struct aios_err *err);
+void aios_server_model_dirs_free(struct aios_server_model_dirs *d);
+/* Whether a canonical path lies strictly beneath one of the directories
+ * (whole components: /models2/x is not beneath /models). */
+bool aios_server_model_dirs_contain(const struct aios_server_model_dirs *d, const char *real);
+/* Checks a path a client asked to register: 0 with real (size at least
+ * PATH_MAX) set to its canonical path when it is an existing regular file
+ * beneath one of the directories. Otherwise e is set (param "path") and its
+ * status returned: 403 PERMISSION_DENIED for anything outside, existing or
+ * not (nothing outside is looked at beyond realpath), 400 for a relative
+ * path, a file inside that was not found, or something inside that is not
+ * a regular file. */
+int aios_server_model_path_check(const struct aios_server_model_dirs *d, const char *path,
+                                 char *real, size_t size, struct aios_server_apierr *e);
+/* Sets e to the 403 for path and returns 403. */
+int aios_server_model_path_deny(const struct aios_server_model_dirs *d, const char *path,
+                                struct aios_server_apierr *e);
 
 /* ---- metrics registry --------------------------------------------------- */
 

@@ -52,6 +52,8 @@ struct aios_server {
     aios_store *store;
     pthread_mutex_t store_mu;
     bool store_mu_init;
+    /* Where POST /api/v1/models may read files (set with the store). */
+    struct aios_server_model_dirs model_dirs;
     /* Served models that came from the registry (for /v1/models). */
     struct srv_model_src {
         char *id, *name, *sha256;
@@ -131,9 +133,9 @@ enum MHD_Result h_reg_create(struct req *r, json_t *body);
 enum MHD_Result h_reg_get(struct req *r, json_t *body);
 enum MHD_Result h_reg_post(struct req *r, json_t *body);
 enum MHD_Result h_reg_delete(struct req *r, json_t *body);
-/* Opens the store under data_dir (none when NULL/empty); close is safe
- * after a failed or skipped open. */
-int srv_store_open(aios_server *s, const char *data_dir, struct aios_err *err);
+/* Opens the store under opts->data_dir (none when NULL/empty) and resolves
+ * opts->model_dirs with it; close is safe after a failed or skipped open. */
+int srv_store_open(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);
 void srv_store_close(aios_server *s);
 /* Keeps what /v1/models shows about registry-backed models. */
 int srv_sources_copy(aios_server *s, const struct aios_server_opts *opts, struct aios_err *err);

@@ -9,7 +9,10 @@
  * delays does not hold the others up at the end) and walks each chunk in
  * small row tiles, each tile against every activation row, so a tile of
  * weights is read from memory once and reused from cache for all n
- * activations.
+ * activations. With PANEL_MIN_N or more activation rows and a panel kernel
+ * set for the type (panel_avx512.c), each thread instead packs its chunk
+ * sixteen weight rows at a time into a panel and runs every activation row
+ * against it from registers.
  */
 #include "tensor/quant.h"
 
@@ -17,6 +20,7 @@
 
 #define ROW_TILE 8
 #define ACT_ALIGN 64
+#define PANEL_MIN_N 8
 
 struct mm_ctx {
     aios_pool *pool;
@@ -29,24 +33,86 @@ struct mm_ctx {
     aios_vec_dot_fn dot;
     aios_vec_dot4_fn dot4; /* NULL, or four activation rows at once */
     aios_from_float_fn conv;
-    int64_t chunk;        /* rows per chunk */
-    _Atomic int64_t next; /* next unclaimed chunk */
+    const struct aios_panel *panel; /* NULL, or the packed-panel kernels */
+    int64_t chunk;                  /* rows per chunk */
+    _Atomic int64_t next;           /* next unclaimed chunk */
+    _Atomic bool oom;               /* a thread could not get its panel */
 };
 
-static size_t act_row_stride(uint32_t type, int64_t ncols)
+static const struct aios_panel *panel_for(uint32_t type, int64_t n)
+{
+    return n >= PANEL_MIN_N ? aios_tensor_panel_isa(type, aios_tensor_isa_level()) : NULL;
+}
+
+static size_t act_row_stride(uint32_t type, int64_t ncols, int64_t n)
 {
     const struct aios_type_traits *t = aios_tensor_type_traits(type);
     if (!t || t->vec_dot_type == AIOS_GGML_F32)
         return 0;
+    const struct aios_panel *pn = panel_for(type, n);
     const struct aios_prepared *pp = aios_tensor_prepared_isa(type, aios_tensor_isa_level());
-    size_t rs = pp ? pp->row_size(ncols) : aios_tensor_row_size(t->vec_dot_type, ncols);
+    size_t rs = pn   ? pn->act_size(ncols)
+                : pp ? pp->row_size(ncols)
+                     : aios_tensor_row_size(t->vec_dot_type, ncols);
     return (rs + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
 }
 
 size_t aios_tensor_matmul_wsize(uint32_t type, int64_t ncols, int64_t n)
 {
-    size_t rs = act_row_stride(type, ncols);
+    size_t rs = act_row_stride(type, ncols, n);
     return rs ? rs * (size_t)(n > 0 ? n : 0) + ACT_ALIGN : 0;
+}
+
+/* Phase 2 with panels: each claimed chunk of rows, up to PANEL_GROUP_BYTES
+ * of panels (several times sixteen rows) at a time; the activation rows go
+ * through the group in blocks of about ACT_BLOCK_BYTES, so that a block is
+ * read from memory once per group and reused from cache by every panel of
+ * it, while the group's panels stay in L2. */
+#define PANEL_GROUP_BYTES (384 << 10)
+#define ACT_BLOCK_BYTES (96 << 10)
+#define PANEL_GROUP_MAX 8
+
+static void mm_panels(struct mm_ctx *c)
+{
+    const struct aios_tensor_mat *w = c->w;
+    const size_t psz = (c->panel->panel_size(w->ncols) + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
+    int64_t group = (int64_t)(PANEL_GROUP_BYTES / psz);
+    group = group < 1 ? 1 : group > PANEL_GROUP_MAX ? PANEL_GROUP_MAX : group;
+    int64_t jb = (int64_t)(ACT_BLOCK_BYTES / c->act_rs) / 8 * 8;
+    jb = jb < 8 ? 8 : jb;
+    void *buf = aios_malloc(psz * (size_t)group + ACT_ALIGN);
+    if (!buf) {
+        atomic_store(&c->oom, true);
+        return;
+    }
+    char *panels = (char *)(((uintptr_t)buf + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN);
+    const char *base = w->data;
+    const int64_t nchunks = (w->nrows + c->chunk - 1) / c->chunk;
+    for (;;) {
+        int64_t ci = atomic_fetch_add(&c->next, 1);
+        if (ci >= nchunks)
+            break;
+        int64_t r1 = (ci + 1) * c->chunk < w->nrows ? (ci + 1) * c->chunk : w->nrows;
+        for (int64_t g0 = ci * c->chunk; g0 < r1; g0 += group * AIOS_PANEL_ROWS) {
+            int64_t g1 = g0 + group * AIOS_PANEL_ROWS < r1 ? g0 + group * AIOS_PANEL_ROWS : r1;
+            for (int64_t r0 = g0; r0 < g1; r0 += AIOS_PANEL_ROWS)
+                c->panel->pack(base + (size_t)r0 * w->row_stride, w->row_stride,
+                               (int)(g1 - r0 < AIOS_PANEL_ROWS ? g1 - r0 : AIOS_PANEL_ROWS),
+                               w->ncols, panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz);
+            for (int64_t j0 = 0; j0 < c->n; j0 += jb) {
+                int64_t nj = c->n - j0 < jb ? c->n - j0 : jb;
+                /* two panels at a time (32 rows share each activation load) */
+                for (int64_t r0 = g0; r0 < g1; r0 += 2 * AIOS_PANEL_ROWS) {
+                    int rows = (int)(g1 - r0 < 2 * AIOS_PANEL_ROWS ? g1 - r0 : 2 * AIOS_PANEL_ROWS);
+                    c->panel->run(panels + (size_t)((r0 - g0) / AIOS_PANEL_ROWS) * psz, psz,
+                                  rows > AIOS_PANEL_ROWS ? 2 : 1, w->ncols,
+                                  c->act + (size_t)j0 * c->act_rs, c->act_rs, nj,
+                                  c->y + j0 * c->y_stride + r0, c->y_stride, rows);
+                }
+            }
+        }
+    }
+    aios_free(buf);
 }
 
 static void mm_worker(void *arg, int ith, int nth)
@@ -58,6 +124,10 @@ static void mm_worker(void *arg, int ith, int nth)
             c->conv(c->x + j * c->x_stride, c->act + (size_t)j * c->act_rs, w->ncols);
         if (nth > 1)
             aios_pool_barrier(c->pool);
+    }
+    if (c->panel) {
+        mm_panels(c);
+        return;
     }
     const char *base = w->data;
     const int64_t nchunks = (w->nrows + c->chunk - 1) / c->chunk;
@@ -117,7 +187,7 @@ int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const f
         .x_stride = x_stride,
         .y_stride = y_stride,
         .y = y,
-        .act_rs = act_row_stride(w->type, w->ncols),
+        .act_rs = act_row_stride(w->type, w->ncols, n),
         .dot = aios_tensor_vec_dot(w->type),
         .dot4 = aios_tensor_vec_dot4_isa(w->type, aios_tensor_isa_level()),
         .conv = aios_tensor_act_quantizer(w->type),
@@ -128,14 +198,19 @@ int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const f
         c.dot = pp->dot;
         c.dot4 = pp->dot4;
     }
+    c.panel = panel_for(w->type, n);
+    if (c.panel)
+        c.conv = c.panel->act_prepare;
     /* Chunks: about 4 per thread, at least a few tiles, so that claiming
      * one costs nothing next to computing it. */
     int nth = pool ? aios_pool_size(pool) : 1;
     c.chunk = (w->nrows + 4 * nth - 1) / (4 * nth);
     if (c.chunk < 2 * ROW_TILE)
         c.chunk = 2 * ROW_TILE;
-    c.chunk = (c.chunk + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
+    const int64_t tile = c.panel ? AIOS_PANEL_ROWS : ROW_TILE;
+    c.chunk = (c.chunk + tile - 1) / tile * tile;
     atomic_init(&c.next, 0);
+    atomic_init(&c.oom, false);
     void *owned = NULL;
     if (c.act_rs) {
         size_t need = aios_tensor_matmul_wsize(w->type, w->ncols, n);
@@ -153,6 +228,8 @@ int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const f
     else
         mm_worker(&c, 0, 1);
     aios_free(owned);
+    if (atomic_load(&c.oom))
+        return aios_err_set(err, AIOS_ENOMEM, "matmul: no memory for a weight panel");
     return AIOS_OK;
 }
 

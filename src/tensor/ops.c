@@ -217,7 +217,8 @@ float aios_tensor_alibi_slope(int64_t h, int64_t n_head, float max_bias)
 static int attn_check(const struct aios_attn_args *a, struct aios_err *err)
 {
     if (a->n_q <= 0 || a->n_kv <= 0 || a->n_head <= 0 || a->n_head_kv <= 0 || a->head_dim <= 0 ||
-        a->n_head % a->n_head_kv || a->q_pos0 < 0 || a->kv_stride < a->n_head_kv * a->head_dim)
+        a->n_head % a->n_head_kv || a->q_pos0 < 0 || a->kv_stride < a->n_head_kv * a->head_dim ||
+        (a->q_stride && a->q_stride < a->n_head * a->head_dim))
         return aios_err_set(err, AIOS_EINVAL, "attention: bad shape");
     if (a->kv_type != AIOS_GGML_F32 && a->kv_type != AIOS_GGML_F16)
         return aios_err_set(err, AIOS_EINVAL, "attention: KV type must be F32 or F16");
@@ -243,7 +244,7 @@ static void attn_heads_ref(const struct aios_attn_args *a, const float *q, const
         const void *kh = f16 ? (const void *)((const uint16_t *)k + hk * d)
                              : (const void *)((const float *)k + hk * d);
         for (int64_t i = 0; i < a->n_q; i++) {
-            const float *qi = q + (i * a->n_head + h) * d;
+            const float *qi = q + i * aios_attn_q_stride(a) + h * d;
             const int64_t pos = a->q_pos0 + i;
             /* keys after the query position are masked when causal */
             const int64_t nk = a->causal && pos + 1 < a->n_kv ? pos + 1 : a->n_kv;
@@ -310,6 +311,9 @@ static void round_f16(float *x, int64_t n)
 static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
                        float *out, float *scratch, int64_t h0, int64_t h1, int isa)
 {
+    if (aios_tensor_isa_level() >= AIOS_ISA_AVX512 &&
+        aios_tensor_avx512_attn_heads(a, q, k, v, out, h0, h1))
+        return; /* many query rows: tiles of sixteen */
     const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
     float *sc = NULL, *qb = NULL;
     if (isa >= AIOS_ISA_AVX2) {
@@ -335,7 +339,7 @@ static void attn_heads(const struct aios_attn_args *a, const float *q, const voi
         for (int64_t i = 0; i < a->n_q; i++) {
             const int64_t pos = a->q_pos0 + i;
             const int64_t nk = a->causal && pos + 1 < a->n_kv ? pos + 1 : a->n_kv;
-            const float *qs = q + (i * a->n_head + hs) * d; /* g consecutive heads */
+            const float *qs = q + i * aios_attn_q_stride(a) + hs * d; /* g consecutive heads */
             if (f16) { /* as ggml: the query rounded to F16 for the K product */
                 memcpy(qb, qs, sizeof(float) * (size_t)(g * d));
                 round_f16(qb, g * d);

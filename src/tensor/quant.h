@@ -256,6 +256,25 @@ struct aios_prepared {
 const struct aios_prepared *aios_tensor_avx512_prepared(uint32_t type);
 const struct aios_prepared *aios_tensor_prepared_isa(uint32_t type, int isa);
 
+/* A packed-panel kernel set (panel_avx512.c) for products with many
+ * activation rows: activations in the kernel's layout, weights repacked
+ * AIOS_PANEL_ROWS rows at a time into a panel reused for every activation
+ * row. pack reads rows [0, rows) (rows <= AIOS_PANEL_ROWS) at w, row_stride
+ * bytes apart; run takes npanels (1 or 2) panels panel_stride bytes apart
+ * and writes y[j * y_stride + r] for j < nact, r < rows (rows <= 16 x
+ * npanels; a second panel's rows follow the first's sixteen). */
+#define AIOS_PANEL_ROWS 16
+struct aios_panel {
+    size_t (*act_size)(int64_t n);
+    aios_from_float_fn act_prepare;
+    size_t (*panel_size)(int64_t n);
+    void (*pack)(const void *w, size_t row_stride, int rows, int64_t n, void *panel);
+    void (*run)(const void *panel, size_t panel_stride, int npanels, int64_t n, const void *act,
+                size_t act_stride, int64_t nact, float *y, int64_t y_stride, int rows);
+};
+const struct aios_panel *aios_tensor_avx512_panel(uint32_t type);
+const struct aios_panel *aios_tensor_panel_isa(uint32_t type, int isa);
+
 /* Element-wise references (ops.c) and their AVX2 versions (ops_avx2.c). */
 void aios_tensor_softmax_ref(float *x, int64_t n);
 void aios_tensor_silu_ref(const float *x, float *y, int64_t n);
@@ -269,6 +288,13 @@ void aios_tensor_avx2_kq_group(const float *qs, int g, const void *k, bool f16, 
                                int64_t n, int64_t d, float *out, int64_t ostride);
 void aios_tensor_avx2_pv_group(float *o, int g, const float *p, int64_t pstride, const void *v,
                                bool f16, int64_t vstride, int64_t n, int64_t d);
+
+/* Attention of the heads [h0, h1) for many query rows at once, sixteen
+ * rows per tile (attn_prompt_avx512.c); false when it does not apply (head_dim
+ * not a multiple of 16, fewer query rows than one tile, no memory) and
+ * nothing was written. */
+bool aios_tensor_avx512_attn_heads(const struct aios_attn_args *a, const float *q, const void *k,
+                                   const void *v, float *out, int64_t h0, int64_t h1);
 
 /* The AVX2 Q8_0 activation quantizer (dot_avx2.c). */
 void aios_q8_0_act_avx2(const float *x, void *y, int64_t k);

@@ -155,7 +155,8 @@ float aios_tensor_alibi_slope(int64_t h, int64_t n_head, float max_bias);
  * q_pos0 + i) and each head h, softmax(q.k * scale + slope_h * -(|i-j|)
  * [ALiBi, when max_bias > 0] with keys after the query position masked
  * (causal) or none (non-causal)) times V.
- *   q: [n_q][n_head][head_dim] F32
+ *   q: [n_q][n_head][head_dim] F32, q_stride floats between query rows
+ *      (0: n_head * head_dim)
  *   k, v: [n_kv][n_head_kv][head_dim] of kv_type (F32 or F16), row stride
  *         kv_stride elements between positions
  *   out: [n_q][n_head][head_dim] F32
@@ -169,7 +170,13 @@ struct aios_attn_args {
     float max_bias;
     uint32_t kv_type; /* AIOS_GGML_F32 or AIOS_GGML_F16 */
     int64_t kv_stride;
+    int64_t q_stride; /* 0: n_head * head_dim */
 };
+/* Floats between query rows of a. */
+static inline int64_t aios_attn_q_stride(const struct aios_attn_args *a)
+{
+    return a->q_stride ? a->q_stride : a->n_head * a->head_dim;
+}
 int aios_tensor_attention(const struct aios_attn_args *a, const float *q, const void *k,
                           const void *v, float *out, float *scratch, struct aios_err *err);
 /* The same with the heads split over pool (NULL: this thread); scratch is

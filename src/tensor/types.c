@@ -206,6 +206,11 @@ const struct aios_prepared *aios_tensor_prepared_isa(uint32_t type, int isa)
     return isa >= AIOS_ISA_AVX512 ? aios_tensor_avx512_prepared(type) : NULL;
 }
 
+const struct aios_panel *aios_tensor_panel_isa(uint32_t type, int isa)
+{
+    return isa >= AIOS_ISA_AVX512 ? aios_tensor_avx512_panel(type) : NULL;
+}
+
 aios_vec_dot4_fn aios_tensor_vec_dot4_isa(uint32_t type, int isa)
 {
     return isa >= AIOS_ISA_AVX512 ? aios_tensor_avx512_dot4(type) : NULL;

@@ -5,7 +5,9 @@
 # keys, that the CLI and the API see one registry, and atomicity seen from
 # outside: failed registrations leave nothing (no model, no used version
 # number), and a server killed -9 in the middle of a registration leaves
-# all or nothing and a store that checks clean.
+# all or nothing and a store that checks clean. Registration reads only
+# files inside --model-dirs: paths outside (however spelled: `..`,
+# symlinks, a sibling with a common prefix; existing or not) are 403.
 . "$(dirname "$0")/lib.sh"
 fixtures_or_skip
 command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
@@ -21,11 +23,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server OUTPREFIX [env...]: starts aios serve on DATA, sets $url and $spid.
+# The API may register from A (first) and the fixtures (second, as every
+# registration below but those of "model directories" comes from there).
+A=$TMP/models
+mkdir -p "$A/sub" "$TMP/models2" "$TMP/outside"
+A=$(realpath "$A")
+DIRS=(--model-dirs "$A:$M")
+# start_server OUTPREFIX [env...]: starts aios serve on DATA with ${DIRS[@]},
+# sets $url and $spid.
 start_server() {
     local out=$1
     shift
-    env "$@" "$AIOS" serve --port 0 --api-key k1 --data-dir "$DATA" >"$out.out" 2>"$out.err" &
+    env "$@" "$AIOS" serve --port 0 --api-key k1 --data-dir "$DATA" ${DIRS[@]+"${DIRS[@]}"} \
+        >"$out.out" 2>"$out.err" &
     spid=$!
     pids+=("$spid")
     url=""
@@ -144,10 +154,10 @@ what="bad name"; api POST /api/v1/models "{\"name\":\"has space\",\"path\":\"$M/
 what="name type"; api POST /api/v1/models "{\"name\":7,\"path\":\"$M/llama-Q8_0.gguf\"}"; werr 400 name INVALID_PARAMETER_VALUE
 what="missing path"; api POST /api/v1/models '{"name":"x"}'; werr 400 path INVALID_PARAMETER_VALUE
 what="relative path"; api POST /api/v1/models '{"name":"x","path":"models/a.gguf"}'; werr 400 path INVALID_PARAMETER_VALUE
-what="missing file"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$TMP/none.gguf\"}"; werr 400 path INVALID_PARAMETER_VALUE
+what="missing file"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$M/none.gguf\"}"; werr 400 path INVALID_PARAMETER_VALUE
 what="not a GGUF"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$M/README.md\"}"; werr 400 path INVALID_PARAMETER_VALUE
 expect_grep "$TMP/body" "GGUF" "not-a-GGUF message"
-what="directory"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$M\"}"; werr 400 path INVALID_PARAMETER_VALUE
+what="directory"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$A/sub\"}"; werr 400 path INVALID_PARAMETER_VALUE
 what="bad kind"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$M/llama-Q8_0.gguf\",\"kind\":\"weird\"}"; werr 400 kind INVALID_PARAMETER_VALUE
 what="kind conflict"; api POST /api/v1/models "{\"name\":\"llama\",\"path\":\"$M/llama-Q8_0.gguf\",\"kind\":\"proprietary\"}"
 werr 409 kind INVALID_STATE
@@ -202,6 +212,53 @@ what="delete version latest"; api DELETE /api/v1/models/llama/versions/latest; w
 what="delete unknown alias"; api DELETE /api/v1/models/llama/aliases/staging; werr 404 null RESOURCE_DOES_NOT_EXIST
 what="delete unknown model"; api DELETE /api/v1/models/ghost; werr 404 null RESOURCE_DOES_NOT_EXIST
 what="delete unknown version"; api DELETE /api/v1/models/llama/versions/9; werr 404 null RESOURCE_DOES_NOT_EXIST
+
+# ---- model directories ---------------------------------------------------------
+# Copies of small fixtures under $TMP (nothing is written into the fixtures).
+cp "$M/llama-Q4_0.gguf" "$A/tiny.gguf"
+cp "$M/llama-Q8_0.gguf" "$A/sub/other.gguf"
+cp "$M/llama-Q4_0.gguf" "$TMP/models2/tiny.gguf"
+cp "$M/llama-Q4_0.gguf" "$TMP/outside/tiny.gguf"
+ln -s ../outside/tiny.gguf "$A/escape.gguf"
+ln -s ../outside "$A/outdir"
+ln -s sub/other.gguf "$A/alias.gguf"
+what="inside the first directory"; api POST /api/v1/models "{\"name\":\"local\",\"path\":\"$A/tiny.gguf\"}"
+want 201 .model_version.version 1 .model_version.source "$A/tiny.gguf"
+what="symlink staying inside, stored canonical"
+api POST /api/v1/models/local/versions "{\"path\":\"$A/alias.gguf\"}"
+want 201 .model_version.version 2 .model_version.source "$A/sub/other.gguf"
+what="delete local"; api DELETE /api/v1/models/local; want 200
+# deny WHAT PATH [URL]: 403 naming path and the allowed directories.
+deny() {
+    what=$1
+    api POST "${3:-/api/v1/models}" "{\"name\":\"x\",\"path\":\"$2\"}"
+    werr 403 path PERMISSION_DENIED
+    expect_grep "$TMP/body" "is not a file inside the directories .*$A:$M" "$1: names the directories"
+}
+deny "outside, existing GGUF" "$TMP/outside/tiny.gguf"
+msg_exists=$(jq -r .error.message "$TMP/body")
+deny "outside, missing" "$TMP/outside/none.gguf"
+CHECKS=$((CHECKS + 1))
+[ "$(jq -r .error.message "$TMP/body")" = "${msg_exists/tiny.gguf/none.gguf}" ] ||
+    fail "an outside file that exists answers differently from one that does not"
+deny "/etc/passwd" /etc/passwd
+deny "/proc" /proc/self/environ
+deny ".. escape" "$A/../outside/tiny.gguf"
+deny ".. escape past a missing directory" "$A/none/../../outside/tiny.gguf"
+deny "symlink leading out" "$A/escape.gguf"
+deny "directory symlink leading out" "$A/outdir/tiny.gguf"
+deny "sibling with a common prefix" "$TMP/models2/tiny.gguf"
+deny "the directory itself" "$A"
+deny "outside through /NAME/versions" "$TMP/outside/tiny.gguf" /api/v1/models/x/versions
+what="missing file inside"; api POST /api/v1/models "{\"name\":\"x\",\"path\":\"$A/none.gguf\"}"
+werr 400 path INVALID_PARAMETER_VALUE
+expect_grep "$TMP/body" "not found" "missing file inside: message"
+expect_rc 1 "serve with a missing model dir" -- "$AIOS" serve --port 0 --data-dir "$DATA" \
+    --model-dirs "$A:$TMP/nope"
+expect_grep "$TMP/err" "model_dirs: .*nope" "missing model dir: message"
+expect_rc 1 "serve with an empty model_dirs entry" -- "$AIOS" serve --port 0 --data-dir "$DATA" \
+    --model-dirs "$A::$M"
+expect_grep "$TMP/err" "empty entry" "empty model_dirs entry: message"
 
 # ---- atomicity seen through the API -------------------------------------------
 # None of the failures above created model x or used a version number of llama.
@@ -260,6 +317,24 @@ what="list at the end"; api GET /api/v1/models; want 200 '[.registered_models[].
 grep -q 'aios_http_requests_total{method="DELETE",path="/api/v1/models/",status="200"}' \
     <(curl -s "${KEY[@]}" "$U/metrics") || fail "registry requests in /metrics"
 CHECKS=$((CHECKS + 1))
+
+# Without --model-dirs: DATA_DIR/models (created at start) and nothing else.
+DIRS=()
+start_server "$TMP/s3"
+U3=$url
+CHECKS=$((CHECKS + 1))
+[ -d "$DATA/models" ] || fail "DATA_DIR/models was not created"
+cp "$M/llama-Q4_0.gguf" "$DATA/models/dflt.gguf"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "${KEY[@]}" \
+    -d "{\"name\":\"dflt\",\"path\":\"$DATA/models/dflt.gguf\"}" "$U3/api/v1/models")
+what="default directory"; want 201 .model_version.source "$(realpath "$DATA/models/dflt.gguf")"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "${KEY[@]}" \
+    -d "{\"name\":\"dflt\",\"path\":\"$M/llama-Q8_0.gguf\"}" "$U3/api/v1/models")
+what="fixtures outside the default"; werr 403 path PERMISSION_DENIED
+expect_grep "$TMP/body" "\($(realpath "$DATA/models"); setting model_dirs\)" "default directory named"
+kill -TERM "$spid"
+CHECKS=$((CHECKS + 1))
+wait "$spid" || fail "server 3 exit status $?"
 
 kill -TERM "${pids[0]}"
 CHECKS=$((CHECKS + 1))

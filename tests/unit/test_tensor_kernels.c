@@ -229,16 +229,16 @@ static void test_prepared(void)
         CHECK(tested >= 12);
 }
 
-/* matmul over a 3-thread pool (37 rows: uneven split; 1 and 5 activation
- * rows) against the reference row by row. */
-static void test_matmul(void)
+/* matmul over a 3-thread pool (37 rows: uneven split, and a last panel of
+ * 5 rows) with nact activation rows (5: row tiles and four-row kernels; 19:
+ * packed panels, two full tiles of 8 and a tail of 3) against the reference
+ * row by row. */
+static void matmul_case(aios_pool *pool, int64_t nact)
 {
-    aios_pool *pool = aios_pool_create(3);
-    CHECK(pool != NULL);
     for (size_t k = 0; k < NTYPES; k++) {
         uint32_t type = weight_types[k];
         const struct aios_type_traits *t = aios_tensor_type_traits(type);
-        const int64_t ncols = t->block_size == 256 ? 512 : 160, nrows = 37, nact = 5;
+        const int64_t ncols = t->block_size == 256 ? 512 : 160, nrows = 37;
         size_t rs = aios_tensor_row_size(type, ncols);
         float *wf = aios_malloc((size_t)(nrows * ncols) * 4);
         float *x = aios_malloc((size_t)(nact * ncols) * 4);
@@ -278,6 +278,15 @@ static void test_matmul(void)
         aios_free(y);
         aios_free(yv);
     }
+}
+
+static void test_matmul(void)
+{
+    aios_pool *pool = aios_pool_create(3);
+    CHECK(pool != NULL);
+    matmul_case(pool, 5);
+    matmul_case(pool, 19);
+    matmul_case(NULL, 19);
     /* Bad shapes are errors, not crashes. */
     struct aios_tensor_mat bad = {AIOS_GGML_Q4_K, 100, 4, 1000, NULL};
     float xx[100], yy[4];
