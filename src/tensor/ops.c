@@ -311,8 +311,7 @@ static void round_f16(float *x, int64_t n)
 static void attn_heads(const struct aios_attn_args *a, const float *q, const void *k, const void *v,
                        float *out, float *scratch, int64_t h0, int64_t h1, int isa)
 {
-    if (aios_tensor_isa_level() >= AIOS_ISA_AVX512 &&
-        aios_tensor_avx512_attn_heads(a, q, k, v, out, h0, h1))
+    if (isa >= AIOS_ISA_AVX512 && aios_tensor_avx512_attn_heads(a, q, k, v, out, h0, h1))
         return; /* many query rows: tiles of sixteen */
     const int64_t d = a->head_dim, group = a->n_head / a->n_head_kv;
     float *sc = NULL, *qb = NULL;

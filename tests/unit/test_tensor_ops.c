@@ -309,7 +309,8 @@ static void attn_paths_case(int64_t n_q, int64_t n_kv, int64_t n_head, int64_t n
                             bool f16, bool causal, float max_bias)
 {
     const int64_t kvd = n_head_kv * d + 3; /* a row stride wider than the heads */
-    float *q = aios_malloc((size_t)(n_q * n_head * d) * 4);
+    const int64_t qst = n_head * d + 5;    /* and query rows further apart than theirs */
+    float *q = aios_malloc((size_t)(n_q * qst) * 4);
     float *kf = aios_malloc((size_t)(n_kv * kvd) * 4), *vf = aios_malloc((size_t)(n_kv * kvd) * 4);
     uint16_t *kh = aios_malloc((size_t)(n_kv * kvd) * 2),
              *vh = aios_malloc((size_t)(n_kv * kvd) * 2);
@@ -317,7 +318,7 @@ static void attn_paths_case(int64_t n_q, int64_t n_kv, int64_t n_head, int64_t n
         CHECK(0);
         return;
     }
-    for (int64_t i = 0; i < n_q * n_head * d; i++)
+    for (int64_t i = 0; i < n_q * qst; i++)
         q[i] = frand();
     for (int64_t i = 0; i < n_kv * kvd; i++) {
         kf[i] = frand();
@@ -337,6 +338,7 @@ static void attn_paths_case(int64_t n_q, int64_t n_kv, int64_t n_head, int64_t n
         .max_bias = max_bias,
         .kv_type = f16 ? AIOS_GGML_F16 : AIOS_GGML_F32,
         .kv_stride = kvd,
+        .q_stride = qst,
     };
     const void *k = f16 ? (const void *)kh : kf, *v = f16 ? (const void *)vh : vf;
     float *ref = attn_run(&a, q, k, v, AIOS_ISA_REF);
