@@ -68,6 +68,58 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+/* The JSON of request i: a prompt of `words` words, distinct per request
+ * so that no prefix is shared beyond "request". */
+static void request_body(struct aios_buf *body, const char *model, bool stream, int max_tokens,
+                         int i, int words)
+{
+    aios_buf_init(body, 0);
+    aios_buf_printf(body,
+                    "{\"model\":\"%s\",\"stream\":%s,\"max_tokens\":%d,\"ignore_eos\":true,"
+                    "\"temperature\":0,\"prompt\":\"request %d:",
+                    model, stream ? "true" : "false", max_tokens, i);
+    for (int w = 0; w < words; w++)
+        aios_buf_printf(body, " alarm%d", (i * 7 + w) % 97);
+    aios_buf_puts(body, "\"}");
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    aios_buf_append(ud, p, sz * n);
+    return sz * n;
+}
+
+/* usage.prompt_tokens of a one-token, non-streamed request with `words`
+ * words (the server's own count, so any OpenAI-compatible server will do);
+ * -1 when the answer has none. */
+static int prompt_tokens_of(const char *url, const char *model, int words)
+{
+    CURL *c = curl_easy_init();
+    char u[600];
+    snprintf(u, sizeof u, "%s/v1/completions", url);
+    struct aios_buf body, out;
+    request_body(&body, model, false, 1, 0, words);
+    aios_buf_init(&out, 1 << 20);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    int n = -1;
+    if (curl_easy_perform(c) == CURLE_OK && out.data) {
+        const char *k = strstr(out.data, "\"prompt_tokens\":");
+        if (k)
+            n = atoi(k + strlen("\"prompt_tokens\":"));
+    }
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(c);
+    aios_buf_free(&body);
+    aios_buf_free(&out);
+    return n;
+}
+
 static void *client(void *arg)
 {
     struct shared *sh = arg;
@@ -82,14 +134,7 @@ static void *client(void *arg)
         if (i < 0)
             break;
         struct aios_buf body;
-        aios_buf_init(&body, 0);
-        aios_buf_printf(&body,
-                        "{\"model\":\"%s\",\"stream\":true,\"max_tokens\":%d,\"ignore_eos\":true,"
-                        "\"temperature\":0,\"prompt\":\"request %d:",
-                        sh->model, sh->max_tokens, i);
-        for (int w = 0; w < sh->prompt_words; w++)
-            aios_buf_printf(&body, " alarm%d", (i * 7 + w) % 97);
-        aios_buf_puts(&body, "\"}");
+        request_body(&body, sh->model, true, sh->max_tokens, i, sh->prompt_words);
         struct stream_state st = {.t0 = aios_time_s()};
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
@@ -218,8 +263,20 @@ int main(int argc, char **argv)
         }
         server = start_server(path, threads, max_clients, url, sizeof url);
     }
-    /* ~1.3 prompt tokens per " alarmN" word with the Llama 3 vocabulary. */
-    int words = prompt_tokens * 10 / 13;
+    /* Words per prompt: calibrated on the server's own token count (about
+     * two tokens per " alarmN" word with the Llama 3 vocabulary). */
+    int words = prompt_tokens / 2, got = -1;
+    for (int it = 0; it < 3; it++) {
+        got = prompt_tokens_of(url, model, words);
+        if (got <= 0 || abs(got - prompt_tokens) <= 2)
+            break;
+        words = words * prompt_tokens / got > 1 ? words * prompt_tokens / got : 1;
+    }
+    if (got > 0)
+        printf("prompts: %d words, %d tokens (request 0; the others differ by a token or two)\n",
+               words, prompt_tokens_of(url, model, words));
+    else
+        printf("prompts: %d words (the server reports no usage; token count unknown)\n", words);
     printf("%-8s %6s %8s %10s %10s %10s %10s %10s %9s\n", "clients", "reqs", "req/s", "out tok/s",
            "TTFT med", "TTFT p99", "TPOT med", "TPOT p99", "max gap");
     aios_strlcpy(list, clients_arg, sizeof list);
