@@ -468,8 +468,8 @@ static void step(aios_engine *e)
     if (rc == AIOS_OK && n_prompt_toks >= 16 && dt > 0)
         e->tok_per_s = e->tok_per_s > 0 ? 0.7 * e->tok_per_s + 0.3 * (nb / dt) : nb / dt;
     atomic_fetch_add(&e->n_steps, 1);
-    AIOS_DEBUG("engine", "step: %d tokens (%d from prompts, %d streams generating) in %.3f s",
-               nb, n_prompt_toks, n_gen_slots, dt);
+    AIOS_DEBUG("engine", "step: %d tokens (%d from prompts, %d streams generating) in %.3f s", nb,
+               n_prompt_toks, n_gen_slots, dt);
     if (rc) {
         for (int i = 0; i < e->n_slots; i++)
             if (e->slots[i].state != SLOT_FREE)

@@ -207,6 +207,28 @@ static int matmul(aios_ctx *c, const struct aios_weight *w, const float *x, int 
                               err);
 }
 
+/* Products of one input (Q, K, V; gate, up): one call when the weights share
+ * type and width (the input is converted once), else one call each. */
+static int matmul_same_input(aios_ctx *c, const struct aios_weight *const *w, float *const *y,
+                             const int64_t *y_stride, int nw, const float *x, int T,
+                             int64_t x_stride, struct aios_err *err)
+{
+    struct aios_tensor_mm mm[4];
+    bool same = nw <= 4;
+    for (int k = 0; k < nw && same; k++) {
+        mm[k] = (struct aios_tensor_mm){&w[k]->mat, y[k], y_stride[k]};
+        same = w[k]->mat.type == w[0]->mat.type && w[k]->mat.ncols == w[0]->mat.ncols;
+    }
+    if (same)
+        return aios_tensor_matmul_n(c->pool, mm, nw, x, T, x_stride, c->wdata, c->wsize, err);
+    for (int k = 0; k < nw; k++) {
+        int rc = matmul(c, w[k], x, T, x_stride, y[k], y_stride[k], err);
+        if (rc)
+            return rc;
+    }
+    return AIOS_OK;
+}
+
 static void add_bias(float *y, int T, int64_t stride, const struct aios_weight *b, int64_t n)
 {
     if (!b->t)
@@ -470,9 +492,10 @@ static int decoder_layer(aios_ctx *c, const struct aios_batch_tok *toks, int T, 
         add_bias(c->qkv, T, S, &L->bqkv, S);
         rc = attention(c, toks, T, l, c->qkv, S, c->qkv + QD, S, c->qkv + QD + KD, S, err);
     } else {
-        if ((rc = matmul(c, &L->wq, c->h, T, E, c->q, QD, err)) ||
-            (rc = matmul(c, &L->wk, c->h, T, E, c->k, KD, err)) ||
-            (rc = matmul(c, &L->wv, c->h, T, E, c->v, KD, err)))
+        const struct aios_weight *ws[3] = {&L->wq, &L->wk, &L->wv};
+        float *ys[3] = {c->q, c->k, c->v};
+        const int64_t ss[3] = {QD, KD, KD};
+        if ((rc = matmul_same_input(c, ws, ys, ss, 3, c->h, T, E, err)))
             return rc;
         add_bias(c->q, T, QD, &L->bq, QD);
         add_bias(c->k, T, KD, &L->bk, KD);
@@ -496,8 +519,10 @@ static int decoder_layer(aios_ctx *c, const struct aios_batch_tok *toks, int T, 
         gj.b = c->u + F;
         gj.sb = 2 * F;
     } else {
-        if ((rc = matmul(c, &L->ffn_gate, c->h, T, E, c->g, F, err)) ||
-            (rc = matmul(c, &L->ffn_up, c->h, T, E, c->u, F, err)))
+        const struct aios_weight *ws[2] = {&L->ffn_gate, &L->ffn_up};
+        float *ys[2] = {c->g, c->u};
+        const int64_t ss[2] = {F, F};
+        if ((rc = matmul_same_input(c, ws, ys, ss, 2, c->h, T, E, err)))
             return rc;
         gj.a = c->g;
         gj.sa = F;

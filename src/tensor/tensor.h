@@ -107,6 +107,18 @@ size_t aios_tensor_matmul_wsize(uint32_t type, int64_t ncols, int64_t n);
 int aios_tensor_matmul(aios_pool *pool, const struct aios_tensor_mat *w, const float *x, int64_t n,
                        int64_t x_stride, float *y, int64_t y_stride, void *wdata, size_t wsize,
                        struct aios_err *err);
+/* Several products of one input, y_k = W_k x for k < nw (at most 4): the
+ * W_k share one weight type and row length, the activations are converted
+ * once and the rows of all W_k are shared out together (Q, K and V; gate
+ * and up). */
+struct aios_tensor_mm {
+    const struct aios_tensor_mat *w;
+    float *y;
+    int64_t y_stride;
+};
+int aios_tensor_matmul_n(aios_pool *pool, const struct aios_tensor_mm *out, int nw, const float *x,
+                         int64_t n, int64_t x_stride, void *wdata, size_t wsize,
+                         struct aios_err *err);
 /* n = 1. */
 int aios_tensor_matvec(aios_pool *pool, const struct aios_tensor_mat *w, const float *x, float *y,
                        void *wdata, size_t wsize, struct aios_err *err);

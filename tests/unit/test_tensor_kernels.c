@@ -299,6 +299,66 @@ static void test_matmul(void)
     aios_pool_destroy(pool);
 }
 
+/* Several products of one input in one call give the same bytes as one
+ * call each (every row is computed the same way whatever the chunking), for
+ * a path below and above the panel threshold; mixed types are refused. */
+static void test_matmul_n(void)
+{
+    aios_pool *pool = aios_pool_create(2);
+    const uint32_t types[] = {AIOS_GGML_Q4_0, AIOS_GGML_Q6_K, AIOS_GGML_F16};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const uint32_t type = types[ti];
+        const int64_t ncols = 512, rows[3] = {37, 16, 70};
+        const size_t rs = aios_tensor_row_size(type, ncols);
+        uint8_t *wq[3];
+        struct aios_tensor_mat m[3];
+        float *x = aios_malloc(sizeof(float) * 19 * (size_t)ncols);
+        for (int64_t i = 0; i < 19 * ncols; i++)
+            x[i] = frand();
+        for (int k = 0; k < 3; k++) {
+            float *wf = aios_malloc(sizeof(float) * (size_t)(rows[k] * ncols));
+            for (int64_t i = 0; i < rows[k] * ncols; i++)
+                wf[i] = frand();
+            wq[k] = aios_malloc(rs * (size_t)rows[k]);
+            CHECK_EQ_INT(aios_tensor_quantize(type, wf, wq[k], rows[k], ncols, NULL), AIOS_OK);
+            m[k] = (struct aios_tensor_mat){type, ncols, rows[k], rs, wq[k]};
+            aios_free(wf);
+        }
+        for (int64_t nact = 1; nact <= 19; nact += 9) {
+            float *a[3], *b[3];
+            struct aios_tensor_mm mm[3];
+            for (int k = 0; k < 3; k++) {
+                a[k] = aios_malloc(sizeof(float) * (size_t)(nact * rows[k]));
+                b[k] = aios_malloc(sizeof(float) * (size_t)(nact * rows[k]));
+                CHECK_EQ_INT(
+                    aios_tensor_matmul(pool, &m[k], x, nact, ncols, a[k], rows[k], NULL, 0, NULL),
+                    AIOS_OK);
+                mm[k] = (struct aios_tensor_mm){&m[k], b[k], rows[k]};
+            }
+            CHECK_EQ_INT(aios_tensor_matmul_n(pool, mm, 3, x, nact, ncols, NULL, 0, NULL), AIOS_OK);
+            for (int k = 0; k < 3; k++) {
+                CHECK_MSG(memcmp(a[k], b[k], sizeof(float) * (size_t)(nact * rows[k])) == 0,
+                          "type %u product %d nact %lld", type, k, (long long)nact);
+                aios_free(a[k]);
+                aios_free(b[k]);
+            }
+        }
+        for (int k = 0; k < 3; k++)
+            aios_free(wq[k]);
+        aios_free(x);
+    }
+    /* one input, two weight types: an error naming the rule */
+    float xx[256] = {0}, y1[4], y2[4];
+    uint8_t w1[4 * 144] = {0}, w2[4 * 210] = {0};
+    struct aios_tensor_mat m1 = {AIOS_GGML_Q4_K, 256, 4, 144, w1};
+    struct aios_tensor_mat m2 = {AIOS_GGML_Q6_K, 256, 4, 210, w2};
+    struct aios_tensor_mm mix[2] = {{&m1, y1, 4}, {&m2, y2, 4}};
+    struct aios_err err = {0};
+    CHECK_EQ_INT(aios_tensor_matmul_n(pool, mix, 2, xx, 1, 256, NULL, 0, &err), AIOS_EINVAL);
+    CHECK(strstr(err.msg, "one weight type") != NULL);
+    aios_pool_destroy(pool);
+}
+
 int main(void)
 {
     TEST_RUN(test_vec_dot_isas);
@@ -306,5 +366,6 @@ int main(void)
     TEST_RUN(test_vec_dot4);
     TEST_RUN(test_prepared);
     TEST_RUN(test_matmul);
+    TEST_RUN(test_matmul_n);
     TEST_EXIT();
 }
