@@ -29,7 +29,8 @@
 #include <string.h>
 
 static const char *const members[] = {"ewma",        "mad",    "seasonal",     "spectral_residual",
-                                      "level_shift", "forest", "holt_winters", "context"};
+                                      "level_shift", "forest", "holt_winters", "context",
+                                      "cad"};
 #define NMEMBERS ((int)(sizeof members / sizeof members[0]))
 
 const struct aios_ops_detector_param detect_ensemble_params[] = {
@@ -38,9 +39,9 @@ const struct aios_ops_detector_param detect_ensemble_params[] = {
     {"damp", 0.5, 0, 1, "factor applied to repeated alarms' scores while suppressed"},
     {"history", 6000, 50, 100000, "past scores per member that calibrate its rarity"},
     {"min_history", 200, 10, 100000, "member scores seen before the ensemble scores"},
-    {"members", 78, 1, 255,
+    {"members", 78, 1, 511,
      "bit mask of members: 1 ewma, 2 mad, 4 seasonal, 8 spectral, "
-     "16 level_shift, 32 forest, 64 holt_winters, 128 context"},
+     "16 level_shift, 32 forest, 64 holt_winters, 128 context, 256 cad"},
     {"combine", 1, 0, 1,
      "0: the agree-th smallest rarity; 1: geometric mean of the agree smallest"},
     {"avg", 12, 0, 1000, "also judge the mean of the last avg member scores (0: off)"},

@@ -114,6 +114,7 @@ static const struct {
     {"level_shift", {-1, 3, -1, -1}},
     {"forest", {0, -1, -1, -1}},
     {"context", {0, 0, -1, -1}},
+    {"cad", {0, -1, -1, -1}},
     {"ensemble", {0, 3, 40, -1}},
 };
 
