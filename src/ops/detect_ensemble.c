@@ -39,7 +39,7 @@ const struct aios_ops_detector_param detect_ensemble_params[] = {
     {"damp", 0.5, 0, 1, "factor applied to repeated alarms' scores while suppressed"},
     {"history", 6000, 50, 100000, "past scores per member that calibrate its rarity"},
     {"min_history", 200, 10, 100000, "member scores seen before the ensemble scores"},
-    {"members", 78, 1, 511,
+    {"members", 334, 1, 511,
      "bit mask of members: 1 ewma, 2 mad, 4 seasonal, 8 spectral, "
      "16 level_shift, 32 forest, 64 holt_winters, 128 context, 256 cad"},
     {"combine", 1, 0, 1,
@@ -49,6 +49,14 @@ const struct aios_ops_detector_param detect_ensemble_params[] = {
      "with A alarms so far, rarities are multiplied by 1 + A/fatigue (0: off)"},
     {"breakthrough", 0, 0, 1,
      "while suppressed, a point shows if its rarity is below the alarm's times this (0: never)"},
+    {"solo", 256, 0, 511,
+     "bit mask of members (as in members) that may raise an alarm alone: the score is also the "
+     "smallest solo rarity times (1 + solo members), a Bonferroni bound; such members are left "
+     "out of the agreement"},
+    {"cad_rest", 20, 1, 1e6, "the cad member's rest parameter"},
+    {"solo_after", 800, 0, 1e6,
+     "points a solo member must have scored before it may raise an alarm alone (it learns the "
+     "series' patterns first)"},
     DETECT_VERDICT_PARAMS(0.998, 0.9999),
 };
 
@@ -67,6 +75,7 @@ struct ensemble {
     long suppress, quiet; /* quiet: points left in the suppression period */
     double damp, alarm;   /* alarm: the score that started the period */
     double breakthrough;
+    int solo[NMEMBERS], nsolo, solo_after;
 };
 
 static int cmp_desc(const void *a, const void *b)
@@ -104,6 +113,7 @@ static double ensemble_feed(aios_ops_detector *d, int64_t ts, double v)
     struct ensemble *e = (struct ensemble *)d;
     double s[NMEMBERS];
     int k = 0, ready = 1;
+    double solo_rare = 1.0;
     for (int i = 0; i < NMEMBERS; i++) {
         if (!e->use[i])
             continue;
@@ -125,17 +135,28 @@ static double ensemble_feed(aios_ops_detector *d, int64_t ts, double v)
             if (e->recent[i].n == e->avg && ra * 2 < e->rare[i])
                 e->rare[i] = ra * 2; /* two looks at the data: Bonferroni */
         }
+        if (e->solo[i]) {
+            if (e->hist[i].n >= e->solo_after && e->rare[i] < solo_rare)
+                solo_rare = e->rare[i];
+            continue;
+        }
         s[k++] = 1.0 - e->rare[i];
     }
     qsort(s, (size_t)k, sizeof s[0], cmp_desc);
     int a = e->agree < k ? e->agree : k;
-    double score = ready ? s[a - 1] : 0.0;
-    if (ready && e->combine == 1) {
+    double score = ready && a > 0 ? s[a - 1] : 0.0;
+    if (ready && a > 0 && e->combine == 1) {
         /* geometric mean of the `agree` smallest rarities */
         double lr = 0;
         for (int i = 0; i < a; i++)
             lr += log(1.0 - s[i] > 1e-300 ? 1.0 - s[i] : 1e-300);
         score = 1.0 - exp(lr / a);
+    }
+    if (ready && e->nsolo > 0) {
+        /* a solo member's rarity, corrected for the extra looks */
+        double r = solo_rare * (1.0 + e->nsolo);
+        if (1.0 - r > score)
+            score = 1.0 - r;
     }
     if (ready && e->fatigue > 0) {
         /* Alarm fatigue: every alarm raised so far in this series makes the
@@ -203,12 +224,20 @@ int detect_ensemble_create(const double *p, aios_ops_detector **out, struct aios
     e->damp = p[2];
     e->min_history = (int)p[4];
     int mask = (int)p[5];
+    int solo = (int)p[10];
+    e->solo_after = (int)p[12] < (int)p[3] ? (int)p[12] : (int)p[3]; /* at most history */
     for (int i = 0; i < NMEMBERS; i++) {
         e->use[i] = (mask >> i) & 1;
         if (!e->use[i])
             continue;
         e->nuse++;
-        int rc = aios_ops_detector_create(members[i], NULL, 0, &e->m[i], err);
+        e->solo[i] = (solo >> i) & 1;
+        e->nsolo += e->solo[i];
+        char kvbuf[64];
+        const char *kv[1] = {kvbuf};
+        snprintf(kvbuf, sizeof kvbuf, "rest=%.17g", p[11]);
+        int cad = strcmp(members[i], "cad") == 0;
+        int rc = aios_ops_detector_create(members[i], kv, cad ? 1 : 0, &e->m[i], err);
         if (rc == AIOS_OK && (sw_init(&e->hist[i], (int)p[3]) != AIOS_OK ||
                               sw_init(&e->hist_avg[i], (int)p[3]) != AIOS_OK ||
                               ring_init(&e->recent[i], e->avg > 1 ? e->avg : 1) != AIOS_OK))
