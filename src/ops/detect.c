@@ -44,6 +44,11 @@ const struct aios_ops_detector_def aios_ops_detector_defs[] = {
      "context novelty: quantised recent values as a pattern; scores patterns never or rarely "
      "seen before in the series (after Numenta's CAD OSE)",
      detect_context_params, detect_context_create},
+    {"cad",
+     "contextual anomaly detector (after CAD OSE): value levels as bit facts, contexts of "
+     "consecutive facts learned online; scores the share of predicted contexts that fail and "
+     "of new ones",
+     detect_cad_params, detect_cad_create},
     {"ensemble",
      "ensemble (default: mad, seasonal, spectral_residual, holt_winters): each member's score "
      "calibrated to its rarity in this series, the agree rarest combined, alarm fatigue and "

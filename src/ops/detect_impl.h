@@ -155,6 +155,7 @@ int detect_holtwinters_create(const double *p, aios_ops_detector **out, struct a
 int detect_spectral_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 int detect_forest_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 int detect_context_create(const double *p, aios_ops_detector **out, struct aios_err *err);
+int detect_cad_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 int detect_ensemble_create(const double *p, aios_ops_detector **out, struct aios_err *err);
 
 extern const struct aios_ops_detector_param detect_wgauss_params[];
@@ -166,6 +167,7 @@ extern const struct aios_ops_detector_param detect_holtwinters_params[];
 extern const struct aios_ops_detector_param detect_spectral_params[];
 extern const struct aios_ops_detector_param detect_forest_params[];
 extern const struct aios_ops_detector_param detect_context_params[];
+extern const struct aios_ops_detector_param detect_cad_params[];
 extern const struct aios_ops_detector_param detect_ensemble_params[];
 
 #endif

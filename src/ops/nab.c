@@ -285,10 +285,41 @@ static double nab_round12(double x)
     return aios_parse_double(buf, &v) == AIOS_OK ? v : x;
 }
 
-/* Best raw score of per-file scores over the corpus for one profile. */
-static int corpus_raw(const struct aios_ops_nab_corpus *c, double *const *scores,
-                      const struct aios_ops_nab_profile *p, double *raw, double *threshold,
-                      struct aios_err *err)
+/* Raw score of points at a fixed threshold: every point scoring at or
+ * above it is a detection (the same count as NAB's scoring of one
+ * threshold). */
+static double raw_at(const struct aios_ops_nab_point *pts, size_t n, double *part, char *seen,
+                     int nwindows, const struct aios_ops_nab_profile *p, double threshold)
+{
+    memset(seen, 0, (size_t)nwindows);
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        int w = pts[i].window;
+        if (w >= 0 && !seen[w]) {
+            seen[w] = 1;
+            part[w] = -p->fn_weight;
+            total += part[w];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!(pts[i].score >= threshold))
+            continue;
+        int w = pts[i].window;
+        if (w < 0) {
+            total += pts[i].sweep;
+        } else if (pts[i].sweep > part[w]) {
+            total += pts[i].sweep - part[w];
+            part[w] = pts[i].sweep;
+        }
+    }
+    return total;
+}
+
+/* Raw score of per-file scores over the selected files for one profile:
+ * the best over thresholds when optimise, else at *threshold. */
+static int corpus_raw(const struct aios_ops_nab_corpus *c, double *const *scores, const char *sel,
+                      const struct aios_ops_nab_profile *p, int optimise, double *raw,
+                      double *threshold, struct aios_err *err)
 {
     size_t total = 0;
     for (int f = 0; f < c->nfiles; f++)
@@ -300,6 +331,10 @@ static int corpus_raw(const struct aios_ops_nab_corpus *c, double *const *scores
     int base = 0;
     for (int f = 0; f < c->nfiles; f++) {
         const struct aios_ops_nab_file *fl = &c->files[f];
+        if (sel && !sel[f]) {
+            base += fl->nwin;
+            continue;
+        }
         long k = aios_ops_nab_sweep_file(fl->series.ts, scores[f], fl->series.n,
                                          (const int64_t(*)[2])fl->win, fl->nwin, base,
                                          NAB_PROBATION, p, pts + m);
@@ -312,9 +347,28 @@ static int corpus_raw(const struct aios_ops_nab_corpus *c, double *const *scores
         m += (size_t)k;
         base += fl->nwin;
     }
-    int rc = aios_ops_nab_optimize(pts, m, base, p, raw, threshold, err);
+    int rc = AIOS_OK;
+    if (optimise) {
+        rc = aios_ops_nab_optimize(pts, m, base, p, raw, threshold, err);
+    } else {
+        double *part = aios_calloc((size_t)(base > 0 ? base : 1), sizeof(double));
+        char *seen = aios_calloc((size_t)(base > 0 ? base : 1), 1);
+        if (part && seen)
+            *raw = raw_at(pts, m, part, seen, base, p, *threshold);
+        else
+            rc = aios_err_set(err, AIOS_ENOMEM, "out of memory");
+        aios_free(part);
+        aios_free(seen);
+    }
     aios_free(pts);
     return rc;
+}
+
+int aios_ops_nab_raw(const struct aios_ops_nab_corpus *c, double *const *scores, const char *sel,
+                     const struct aios_ops_nab_profile *p, int optimise, double *raw,
+                     double *threshold, struct aios_err *err)
+{
+    return corpus_raw(c, scores, sel, p, optimise, raw, threshold, err);
 }
 
 int aios_ops_nab_score_corpus(const struct aios_ops_nab_corpus *c, double *const *scores,
@@ -337,10 +391,10 @@ int aios_ops_nab_score_corpus(const struct aios_ops_nab_corpus *c, double *const
     for (int k = 0; k < AIOS_OPS_NAB_NPROFILES; k++) {
         const struct aios_ops_nab_profile *p = &aios_ops_nab_profiles[k];
         double base, bt;
-        rc = corpus_raw(c, null, p, &base, &bt, err);
+        rc = corpus_raw(c, null, NULL, p, 1, &base, &bt, err);
         if (rc)
             goto out;
-        rc = corpus_raw(c, scores, p, &out->raw[k], &out->threshold[k], err);
+        rc = corpus_raw(c, scores, NULL, p, 1, &out->raw[k], &out->threshold[k], err);
         if (rc)
             goto out;
         double perfect = c->nwindows * p->tp_weight;

@@ -300,6 +300,13 @@ struct aios_ops_nab_score {
  * with every profile, normalised against the null detector (constant 0.5). */
 int aios_ops_nab_score_corpus(const struct aios_ops_nab_corpus *c, double *const *scores,
                               struct aios_ops_nab_score *out, struct aios_err *err);
+/* Raw (unnormalised) score of the files f with sel[f] != 0 (every file when
+ * sel is NULL) under profile p: at the best threshold, returned in
+ * *threshold, when optimise is nonzero; else at the given *threshold (points
+ * scoring at or above it are detections). For held-out evaluation. */
+int aios_ops_nab_raw(const struct aios_ops_nab_corpus *c, double *const *scores, const char *sel,
+                     const struct aios_ops_nab_profile *p, int optimise, double *raw,
+                     double *threshold, struct aios_err *err);
 /* Runs detector `name` (with "key=value" parameters) over every corpus file,
  * fresh per file; scores[f] are new arrays (aios_free each, then scores). */
 int aios_ops_nab_run(const struct aios_ops_nab_corpus *c, const char *name, const char *const *kv,

@@ -114,6 +114,7 @@ static const struct {
     {"level_shift", {-1, 3, -1, -1}},
     {"forest", {0, -1, -1, -1}},
     {"context", {0, 0, -1, -1}},
+    {"cad", {0, -1, -1, -1}},
     {"ensemble", {0, 3, 40, -1}},
 };
 
@@ -176,6 +177,39 @@ static void test_wgauss_by_hand(void)
         double got = aios_ops_detector_score(d, 1000 + 60 * i, x[i]);
         CHECK_NEAR(got, want[i], 1e-12); /* same formula, double rounding only */
     }
+    aios_ops_detector_destroy(d);
+}
+
+/* cad on a sequence of levels 0,1,..,7 repeated (range fixed to [0, 7], so
+ * each value is its own level): once the cycle is learned every value is
+ * predicted and scores 0; a value out of turn (5 where 2 is due) breaks the
+ * learned contexts and scores at least the rest threshold 0.75, after which
+ * the detector rests (reports 0) for `rest` points. */
+static void test_cad_sequence(void)
+{
+    const char *kv[] = {"lo=0", "hi=7", "rest=5"};
+    aios_ops_detector *d;
+    struct aios_err err = {0};
+    CHECK_EQ_INT(aios_ops_detector_create("cad", kv, 3, &d, &err), AIOS_OK);
+    double late_max = 0, at_break = 0, after = 0;
+    for (int i = 0; i < 820; i++) {
+        double v = i % 8;
+        if (i == 802)
+            v = 5; /* 2 is due */
+        struct aios_ops_detect_result r;
+        CHECK_EQ_INT(aios_ops_detector_feed(d, 1000 + 60 * i, v, &r, &err), AIOS_OK);
+        if (i >= 400 && i < 802 && r.score > late_max)
+            late_max = r.score;
+        if (i == 802) {
+            at_break = r.score;
+            CHECK(r.verdict != AIOS_OPS_VERDICT_OK && r.reason[0]);
+        }
+        if (i > 802 && i <= 807)
+            after += r.score;
+    }
+    CHECK_NEAR(late_max, 0.0, 0); /* a learned cycle is fully predicted */
+    CHECK(at_break >= 0.75);
+    CHECK_NEAR(after, 0.0, 0); /* resting */
     aios_ops_detector_destroy(d);
 }
 
@@ -367,6 +401,7 @@ int main(void)
 {
     TEST_RUN(test_detectors_synthetic);
     TEST_RUN(test_wgauss_by_hand);
+    TEST_RUN(test_cad_sequence);
     TEST_RUN(test_nab_sigmoid);
     TEST_RUN(test_nab_sweep_by_hand);
     TEST_RUN(test_nab_normalise);
