@@ -68,6 +68,18 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+/* A JSON POST of body to url whose answer goes to write(ud). */
+static void post_setup(CURL *c, const char *url, struct curl_slist *hdr, const char *body,
+                       size_t (*write)(char *, size_t, size_t, void *), void *ud, long timeout_s)
+{
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, ud);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+}
+
 /* The JSON of request i: a prompt of `words` words, distinct per request
  * so that no prefix is shared beyond "request". */
 static void request_body(struct aios_buf *body, const char *model, bool stream, int max_tokens,
@@ -101,12 +113,7 @@ static int prompt_tokens_of(const char *url, const char *model, int words)
     request_body(&body, model, false, 1, 0, words);
     aios_buf_init(&out, 1 << 20);
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    post_setup(c, u, hdr, body.data, on_body, &out, 120);
     int n = -1;
     if (curl_easy_perform(c) == CURLE_OK && out.data) {
         const char *k = strstr(out.data, "\"prompt_tokens\":");
@@ -136,12 +143,7 @@ static void *client(void *arg)
         struct aios_buf body;
         request_body(&body, sh->model, true, sh->max_tokens, i, sh->prompt_words);
         struct stream_state st = {.t0 = aios_time_s()};
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+        post_setup(c, url, hdr, body.data, on_data, &st, 600);
         CURLcode rc = curl_easy_perform(c);
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

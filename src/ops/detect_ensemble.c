@@ -28,8 +28,8 @@
  * fatigue and the old member set were tuned on that same corpus (63.7 then);
  * cad_rest and solo were chosen by leave-one-group-out (bench/nab --holdout
  * groups --tune cad_rest=20,60,120 --tune solo=0,256: 120 and 256 in 6 of
- * 7 folds), which estimates 65.1 / 57.3 / 69.0 for unseen groups. Read the whole-corpus figure as an upper
- * estimate.
+ * 7 folds), which estimates 65.1 / 57.3 / 69.0 for unseen groups. Read the whole-corpus figure as
+ * an upper estimate.
  */
 #include "ops/detect_impl.h"
 

@@ -95,6 +95,21 @@ long aios_ops_nab_sweep_file(const int64_t *ts, const double *scores, size_t n,
     return m;
 }
 
+/* What detecting point p adds to the raw score: its sweep value outside
+ * windows (a false positive's cost); inside window w, only what it adds
+ * beyond the best detection of w so far (part[w]), which it becomes. */
+static double credit(const struct aios_ops_nab_point *p, double *part)
+{
+    const int w = p->window;
+    if (w < 0)
+        return p->sweep;
+    if (p->sweep <= part[w])
+        return 0;
+    const double gain = p->sweep - part[w];
+    part[w] = p->sweep;
+    return gain;
+}
+
 static int cmp_point_desc(const void *a, const void *b)
 {
     const struct aios_ops_nab_point *x = a, *y = b;
@@ -141,13 +156,7 @@ int aios_ops_nab_optimize(struct aios_ops_nab_point *pts, size_t n, int nwindows
             }
             cur = pts[i].score;
         }
-        int w = pts[i].window;
-        if (w < 0) {
-            total += pts[i].sweep;
-        } else if (pts[i].sweep > part[w]) {
-            total += pts[i].sweep - part[w];
-            part[w] = pts[i].sweep;
-        }
+        total += credit(&pts[i], part);
     }
     if (total > best) {
         best = total;
@@ -304,13 +313,7 @@ static double raw_at(const struct aios_ops_nab_point *pts, size_t n, double *par
     for (size_t i = 0; i < n; i++) {
         if (!(pts[i].score >= threshold))
             continue;
-        int w = pts[i].window;
-        if (w < 0) {
-            total += pts[i].sweep;
-        } else if (pts[i].sweep > part[w]) {
-            total += pts[i].sweep - part[w];
-            part[w] = pts[i].sweep;
-        }
+        total += credit(&pts[i], part);
     }
     return total;
 }
