@@ -225,9 +225,13 @@ static int arena_lit(struct cc *cc, const char *s, size_t n, struct jg_lit *out,
     if (cc->lit_bytes + n > MAX_LIT_BYTES)
         return aios_err_set(cc->err, AIOS_ELIMIT, "%s: more than %u bytes of enum and name text",
                             path, MAX_LIT_BYTES);
-    char *p = aios_arena_strndup(cc->arena, s, n);
+    /* exactly n bytes (an empty name has no buffer behind it: s may be NULL) */
+    char *p = aios_arena_alloc(cc->arena, n + 1);
     if (!p)
         return aios_err_set(cc->err, AIOS_ENOMEM, "%s: out of memory", path);
+    if (n)
+        memcpy(p, s, n);
+    p[n] = 0;
     cc->lit_bytes += n;
     out->s = p;
     out->len = (uint32_t)n;

@@ -1274,6 +1274,21 @@ static void test_property(void)
     }
 }
 
+/* An empty property name (found by fuzz_json_guide: the name's buffer was
+ * never allocated) compiles and is the only key the guide lets through. */
+static void test_empty_name(void)
+{
+    aios_json_guide *g = mk("{\"type\":\"object\",\"properties\":{\"\":{\"type\":"
+                            "\"string\"}},\"required\":[\"\"],\"additionalProperties\":false}");
+    CHECK(g);
+    if (!g)
+        return;
+    CHECK(!aios_json_guide_accept(g, "{\"a\"", 4));
+    CHECK(aios_json_guide_feed(g, "{\"\":\"x\"}", 8) == AIOS_OK);
+    CHECK(aios_json_guide_complete(g));
+    aios_json_guide_free(g);
+}
+
 int main(void)
 {
     TEST_RUN(test_any_object);
@@ -1290,5 +1305,6 @@ int main(void)
     TEST_RUN(test_schema_errors);
     TEST_RUN(test_patterns);
     TEST_RUN(test_property);
+    TEST_RUN(test_empty_name);
     TEST_EXIT();
 }
