@@ -817,7 +817,8 @@ static int compile_object(struct cc *cc, const json_t *s, const char *path, stru
         if (rc)
             break;
         size_t j = 0;
-        while (j < m && !(tmp[j].name.len == b.len && memcmp(tmp[j].name.s, b.data, b.len) == 0))
+        while (j < m && !(tmp[j].name.len == b.len &&
+                          (b.len == 0 || memcmp(tmp[j].name.s, b.data, b.len) == 0)))
             j++;
         if (j == m) {
             /* required but not described: its value follows additionalProperties */
