@@ -73,9 +73,11 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
                                     .n_ctx = (int)ctx,
                                     .n_parallel = 1,
                                     .n_threads = aios_cli_threads(cli)};
+    aios_jinja_template *tpl_parsed = NULL;
     if (aios_engine_create(&ep, &e, &err) ||
         aios_chat_template_for_model(aios_engine_model(e), aios_engine_vocab(e), &tpl, NULL,
-                                     &err)) {
+                                     &err) ||
+        aios_jinja_parse(tpl, strlen(tpl), &tpl_parsed, &err)) {
         json_decref(msgs);
         aios_free(tpl);
         aios_engine_destroy(e);
@@ -115,7 +117,7 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
         for (;;) {
             aios_llm_tokens_free(&toks);
             aios_llm_tokens_init(&toks, 0);
-            rc = aios_chat_tokens(tpl, aios_engine_vocab(e), msgs, NULL, &toks, &err);
+            rc = aios_chat_tokens(tpl_parsed, aios_engine_vocab(e), msgs, NULL, &toks, &err);
             if (rc || (int)toks.n + 16 < aios_engine_n_ctx(e) ||
                 json_array_size(msgs) <= n_fixed + 1)
                 break;
@@ -162,6 +164,7 @@ int aios_cmd_chat(struct aios_cli *cli, int argc, char **argv)
     free(line); /* from getline */
     json_decref(msgs);
     aios_free(tpl);
+    aios_jinja_free(tpl_parsed);
     aios_engine_destroy(e);
     return status;
 }

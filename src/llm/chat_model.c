@@ -50,8 +50,9 @@ int aios_chat_template_for_model(const aios_model *m, const aios_llm_vocab *v, c
     return AIOS_OK;
 }
 
-int aios_chat_tokens(const char *tpl, const aios_llm_vocab *v, const json_t *messages,
-                     const json_t *tools, struct aios_llm_tokens *toks, struct aios_err *err)
+int aios_chat_tokens(const aios_jinja_template *tpl, const aios_llm_vocab *v,
+                     const json_t *messages, const json_t *tools, struct aios_llm_tokens *toks,
+                     struct aios_err *err)
 {
     const struct aios_llm_vocab_special *sp = aios_llm_vocab_special(v);
     const char *bos = sp->bos >= 0 ? aios_llm_vocab_token_text(v, sp->bos) : NULL;
@@ -63,7 +64,7 @@ int aios_chat_tokens(const char *tpl, const aios_llm_vocab *v, const json_t *mes
         return rc;
     char *text = NULL;
     size_t len = 0;
-    rc = aios_chat_template_render(tpl, strlen(tpl), ctx, aios_wall_ms() / 1000, &text, &len, err);
+    rc = aios_jinja_render(tpl, ctx, aios_wall_ms() / 1000, NULL, &text, &len, err);
     json_decref(ctx);
     if (rc)
         return rc;

@@ -160,10 +160,13 @@ int aios_chat_template_for_model(const aios_model *m, const aios_llm_vocab *v, c
                                  const char **builtin_name, struct aios_err *err);
 
 /* Renders a conversation (OpenAI-style messages, optional tools) with the
- * template, add_generation_prompt on, and appends its tokens to toks
- * (special-token text parsed; BOS added when the template did not write it). */
-int aios_chat_tokens(const char *tpl, const aios_llm_vocab *v, const json_t *messages,
-                     const json_t *tools, struct aios_llm_tokens *toks, struct aios_err *err);
+ * template (parsed once with aios_jinja_parse; rendering only reads it, so
+ * several threads may share it), add_generation_prompt on, and appends its
+ * tokens to toks (special-token text parsed; BOS added when the template
+ * did not write it). */
+int aios_chat_tokens(const aios_jinja_template *tpl, const aios_llm_vocab *v,
+                     const json_t *messages, const json_t *tools, struct aios_llm_tokens *toks,
+                     struct aios_err *err);
 
 int aios_llm_embed(const aios_model *m, const aios_llm_vocab *v, aios_ctx *ctx,
                    const char *const *texts, int n, float *out, int64_t *n_tokens,

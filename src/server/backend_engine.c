@@ -31,6 +31,7 @@ struct be_model {
     pthread_mutex_t emb_lock;
     const aios_llm_vocab *vocab;
     char *tpl;
+    aios_jinja_template *tpl_parsed; /* NULL when the source does not parse */
     int64_t created;
     int n_ctx;
 };
@@ -297,7 +298,16 @@ static int build_prompt(struct be_model *bm, const struct aios_server_gen_reques
     if (tools && req->tool_choice && json_is_string(req->tool_choice) &&
         strcmp(json_string_value(req->tool_choice), "none") == 0)
         tools = NULL;
-    int rc = aios_chat_tokens(bm->tpl, bm->vocab, msgs, tools, toks, err);
+    int rc;
+    if (bm->tpl_parsed) {
+        rc = aios_chat_tokens(bm->tpl_parsed, bm->vocab, msgs, tools, toks, err);
+    } else { /* the template does not parse: the request gets the parse error */
+        aios_jinja_template *t = NULL;
+        rc = aios_jinja_parse(bm->tpl, strlen(bm->tpl), &t, err);
+        aios_jinja_free(t);
+        if (rc == AIOS_OK)
+            rc = aios_err_set(err, AIOS_EINTERNAL, "chat template unavailable");
+    }
     json_decref(msgs);
     return rc;
 }
@@ -571,6 +581,13 @@ static int load_one(struct be_model *bm, const struct aios_server_model_spec *sp
     if (builtin)
         AIOS_INFO("server", "model %s has no chat template; using the built-in '%s'", bm->name,
                   builtin);
+    /* parsed once; requests only render it */
+    struct aios_err perr;
+    if (aios_jinja_parse(bm->tpl, strlen(bm->tpl), &bm->tpl_parsed, &perr))
+        AIOS_WARN("server",
+                  "model %s: its chat template does not parse (%s); chat requests will "
+                  "fail, completions work",
+                  bm->name, perr.msg);
     return AIOS_OK;
 }
 
@@ -588,6 +605,7 @@ void aios_server_engine_backend_close(void *state)
         aios_llm_vocab_free(bm->emb_vocab);
         aios_model_free(bm->emb_model);
         aios_free(bm->tpl);
+        aios_jinja_free(bm->tpl_parsed);
     }
     aios_free(st->m);
     aios_free(st);
