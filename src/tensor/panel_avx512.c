@@ -673,8 +673,8 @@ INLINE void tile_k16(const char *panel, size_t psz, const int P, int64_t nsb, co
             name((const char *)panel + psz, psz, 1, n, act, ars, nact, y + 16, ys, rows - 16);     \
             return;                                                                                \
         }                                                                                          \
-        if (np == 2) {                                                                             \
-            for (; j + (C2) <= nact; j += (C2))                                                    \
+        if (np == 2) { /* here C2 > 0 */                                                           \
+            for (; (C2) > 0 && j + (C2) <= nact; j += (C2))                                        \
                 tile(panel, psz, 2, nb, pa + (size_t)j * ars, ars, C2, y + j * ys, ys, m);         \
             for (; j < nact; j++)                                                                  \
                 tile(panel, psz, 2, nb, pa + (size_t)j * ars, ars, 1, y + j * ys, ys, m);          \
