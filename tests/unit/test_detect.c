@@ -180,6 +180,47 @@ static void test_wgauss_by_hand(void)
     aios_ops_detector_destroy(d);
 }
 
+/* cad fed a long noisy series keeps within its context bound: reaching
+ * max_ctx it relearns the recent history (forgets) instead of growing (or,
+ * as before, of no longer learning). The memory in use after 16,000 points
+ * is within a quarter of that after 6,000 (without the bound it nearly
+ * doubles), and afterwards it still learns: a cycle of the eight levels
+ * becomes predicted (scores 0 on its last 200 points) and a value out of
+ * turn scores at least the rest threshold 0.75. */
+static void test_cad_forgets(void)
+{
+    const char *kv[] = {"max_ctx=1500", "replay=400"};
+    aios_ops_detector *d;
+    struct aios_err err = {0};
+    CHECK_EQ_INT(aios_ops_detector_create("cad", kv, 2, &d, &err), AIOS_OK);
+    uint64_t s = 12345;
+    size_t at6k = 0, at16k = 0;
+    double cycle_max = 0, at_break = 0;
+    const int noise = 16000, cycle = 1600;
+    for (int i = 0; i <= noise + cycle; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double v = 50 + 10 * (double)(s >> 40) / (double)(1ULL << 24); /* noise in [50, 60) */
+        if (i >= noise) /* then the levels 0..7 of that range in turn */
+            v = 50.5 + 9.0 / 7.0 * ((i - noise) % 8);
+        if (i == noise + cycle)
+            v = 50.5 + 9.0 / 7.0 * 5; /* out of turn */
+        struct aios_ops_detect_result r;
+        CHECK_EQ_INT(aios_ops_detector_feed(d, 1000 + 60 * (int64_t)i, v, &r, &err), AIOS_OK);
+        if (i == 6000)
+            at6k = aios_mem_in_use();
+        if (i == noise)
+            at16k = aios_mem_in_use();
+        if (i >= noise + cycle - 200 && i < noise + cycle && r.score > cycle_max)
+            cycle_max = r.score;
+        if (i == noise + cycle)
+            at_break = r.score;
+    }
+    CHECK_MSG(at16k <= at6k + at6k / 4, "memory grew from %zu to %zu bytes", at6k, at16k);
+    CHECK_MSG(cycle_max == 0.0, "the cycle is not learned: scores up to %g", cycle_max);
+    CHECK_MSG(at_break >= 0.75, "out of turn: %g", at_break);
+    aios_ops_detector_destroy(d);
+}
+
 /* cad on a sequence of levels 0,1,..,7 repeated (range fixed to [0, 7], so
  * each value is its own level): once the cycle is learned every value is
  * predicted and scores 0; a value out of turn (5 where 2 is due) breaks the
@@ -402,6 +443,7 @@ int main(void)
     TEST_RUN(test_detectors_synthetic);
     TEST_RUN(test_wgauss_by_hand);
     TEST_RUN(test_cad_sequence);
+    TEST_RUN(test_cad_forgets);
     TEST_RUN(test_nab_sigmoid);
     TEST_RUN(test_nab_sweep_by_hand);
     TEST_RUN(test_nab_normalise);
