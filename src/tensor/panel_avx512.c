@@ -244,6 +244,27 @@ static void pack_q8_0(const void *w, size_t rs, int rows, int64_t n, void *panel
     }
 }
 
+/* The float accumulators of a tile of 16 x P weight rows by C activation
+ * rows: cleared, and stored (row k's lanes masked by m[k]). */
+INLINE void tile_zero(const int P, const int C, __m512 f[2][8])
+{
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            f[k][c] = _mm512_setzero_ps();
+}
+
+INLINE void tile_store(const int P, const int C, __m512 f[2][8], float *y, int64_t ys,
+                       const __mmask16 *m)
+{
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++)
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
+}
+
 /* 16 x P rows (P panels, psz bytes apart) x C activation rows, every
  * block. Two panels share each activation broadcast (fewer loads per
  * vpdpbusd); P and C are constants in every instance. */
@@ -251,11 +272,7 @@ INLINE void tile_a(const char *panel, size_t psz, const int P, int64_t nb, const
                    size_t ars, const int C, float *y, int64_t ys, const __mmask16 *m)
 {
     __m512 f[2][8];
-#pragma GCC unroll 2
-    for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++)
-            f[k][c] = _mm512_setzero_ps();
+    tile_zero(P, C, f);
     for (int64_t b = 0; b < nb; b++) {
         const char *p = panel + b * PANEL_A;
         const struct act_a *a[8];
@@ -290,11 +307,7 @@ INLINE void tile_a(const char *panel, size_t psz, const int P, int64_t nb, const
                                           _mm512_mul_ps(dx, _mm512_set1_ps(a[c]->d)), f[k][c]);
         }
     }
-#pragma GCC unroll 2
-    for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++)
-            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
+    tile_store(P, C, f, y, ys, m);
 }
 
 /* ---- K-quants: Q4_K, Q5_K (sub-blocks of 32), Q6_K (sub-blocks of 16) ---
@@ -435,15 +448,61 @@ static void pack_q5_K(const void *w, size_t rs, int rows, int64_t n, void *panel
     }
 }
 
+/* Sub-block s of a K-quant panel block at p (lines of codes, 64 bytes
+ * each): sumi[k][c] += scale x (codes . activation values), the sum
+ * starting from -32 x the activations' sum for Q6_K's offset (off32). */
+INLINE void k_subblock(const char *p, size_t psz, const int P, const struct act_k *const *a,
+                       const int C, const int s, const int lines, const int sc_off,
+                       const bool off32, __m512i sumi[2][8])
+{
+    __m512i acc[2][8];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++)
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++)
+            acc[k][c] = off32 ? _mm512_set1_epi32(a[c]->neg32[s]) : _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int j = 0; j < lines; j++) {
+        __m512i w[2];
+#pragma GCC unroll 2
+        for (int k = 0; k < P; k++)
+            w[k] = _mm512_loadu_si512((const void *)(p + k * psz + 64 * (lines * s + j)));
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) {
+            const __m512i av = _mm512_set1_epi32(ld32(a[c]->qs + 4 * (lines * s + j)));
+#pragma GCC unroll 2
+            for (int k = 0; k < P; k++)
+                acc[k][c] = _mm512_dpbusd_epi32(acc[k][c], w[k], av);
+        }
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++) {
+        const __m512i sc = _mm512_loadu_si512((const void *)(p + k * psz + sc_off + 64 * s));
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            sumi[k][c] = _mm512_add_epi32(sumi[k][c], _mm512_mullo_epi32(acc[k][c], sc));
+    }
+}
+
+/* f[k][c] += sumi[k][c] x d_k (the panel's row scales at d_off) x d_c. */
+INLINE void k_scale(const char *p, size_t psz, const int P, const int d_off,
+                    const struct act_k *const *a, const int C, __m512i sumi[2][8], __m512 f[2][8])
+{
+#pragma GCC unroll 2
+    for (int k = 0; k < P; k++) {
+        const __m512 d = _mm512_loadu_ps(p + k * psz + d_off);
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++)
+            f[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[k][c]),
+                                      _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[k][c]);
+    }
+}
+
 INLINE void tile_k32(const char *panel, size_t psz, const int P, int64_t nsb, const char *act,
                      size_t ars, const int C, float *y, int64_t ys, const __mmask16 *m)
 {
     __m512 f[2][8];
-#pragma GCC unroll 2
-    for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++)
-            f[k][c] = _mm512_setzero_ps();
+    tile_zero(P, C, f);
     for (int64_t i = 0; i < nsb; i++) {
         const char *p = panel + i * PANEL_K32;
         const struct act_k *a[8];
@@ -478,50 +537,11 @@ INLINE void tile_k32(const char *panel, size_t psz, const int P, int64_t nsb, co
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++)
                 sumi[k][c] = _mm512_setzero_si512();
-        for (int s = 0; s < 8; s++) {
-            __m512i acc[2][8];
-#pragma GCC unroll 2
-            for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-                for (int c = 0; c < C; c++)
-                    acc[k][c] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-            for (int j = 0; j < 8; j++) {
-                __m512i w[2];
-#pragma GCC unroll 2
-                for (int k = 0; k < P; k++)
-                    w[k] = _mm512_loadu_si512((const void *)(p + k * psz + 512 * s + 64 * j));
-#pragma GCC unroll 8
-                for (int c = 0; c < C; c++) {
-                    const __m512i av = _mm512_set1_epi32(ld32(a[c]->qs + 32 * s + 4 * j));
-#pragma GCC unroll 2
-                    for (int k = 0; k < P; k++)
-                        acc[k][c] = _mm512_dpbusd_epi32(acc[k][c], w[k], av);
-                }
-            }
-#pragma GCC unroll 2
-            for (int k = 0; k < P; k++) {
-                const __m512i sc =
-                    _mm512_loadu_si512((const void *)(p + k * psz + K32_SC + 64 * s));
-#pragma GCC unroll 8
-                for (int c = 0; c < C; c++)
-                    sumi[k][c] = _mm512_add_epi32(sumi[k][c], _mm512_mullo_epi32(acc[k][c], sc));
-            }
-        }
-#pragma GCC unroll 2
-        for (int k = 0; k < P; k++) {
-            const __m512 d = _mm512_loadu_ps(p + k * psz + K32_D);
-#pragma GCC unroll 8
-            for (int c = 0; c < C; c++)
-                f[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[k][c]),
-                                          _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[k][c]);
-        }
+        for (int s = 0; s < 8; s++)
+            k_subblock(p, psz, P, a, C, s, 8, K32_SC, false, sumi);
+        k_scale(p, psz, P, K32_D, a, C, sumi, f);
     }
-#pragma GCC unroll 2
-    for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++)
-            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
+    tile_store(P, C, f, y, ys, m);
 }
 
 /* Q6_K panel block: 16 sub-blocks x 4 lines of codes (0..63), the 16
@@ -587,11 +607,7 @@ INLINE void tile_k16(const char *panel, size_t psz, const int P, int64_t nsb, co
                      size_t ars, const int C, float *y, int64_t ys, const __mmask16 *m)
 {
     __m512 f[2][8];
-#pragma GCC unroll 2
-    for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++)
-            f[k][c] = _mm512_setzero_ps();
+    tile_zero(P, C, f);
     for (int64_t i = 0; i < nsb; i++) {
         const char *p = panel + i * PANEL_K16;
         const struct act_k *a[8];
@@ -603,50 +619,11 @@ INLINE void tile_k16(const char *panel, size_t psz, const int P, int64_t nsb, co
             for (int k = 0; k < P; k++)
                 sumi[k][c] = _mm512_setzero_si512();
         }
-        for (int s = 0; s < 16; s++) {
-            __m512i acc[2][8];
-#pragma GCC unroll 8
-            for (int c = 0; c < C; c++)
-#pragma GCC unroll 2
-                for (int k = 0; k < P; k++)
-                    acc[k][c] = _mm512_set1_epi32(a[c]->neg32[s]);
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) {
-                __m512i w[2];
-#pragma GCC unroll 2
-                for (int k = 0; k < P; k++)
-                    w[k] = _mm512_loadu_si512((const void *)(p + k * psz + 256 * s + 64 * j));
-#pragma GCC unroll 8
-                for (int c = 0; c < C; c++) {
-                    const __m512i av = _mm512_set1_epi32(ld32(a[c]->qs + 16 * s + 4 * j));
-#pragma GCC unroll 2
-                    for (int k = 0; k < P; k++)
-                        acc[k][c] = _mm512_dpbusd_epi32(acc[k][c], w[k], av);
-                }
-            }
-#pragma GCC unroll 2
-            for (int k = 0; k < P; k++) {
-                const __m512i sc =
-                    _mm512_loadu_si512((const void *)(p + k * psz + K16_SC + 64 * s));
-#pragma GCC unroll 8
-                for (int c = 0; c < C; c++)
-                    sumi[k][c] = _mm512_add_epi32(sumi[k][c], _mm512_mullo_epi32(acc[k][c], sc));
-            }
-        }
-#pragma GCC unroll 2
-        for (int k = 0; k < P; k++) {
-            const __m512 d = _mm512_loadu_ps(p + k * psz + K16_D);
-#pragma GCC unroll 8
-            for (int c = 0; c < C; c++)
-                f[k][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[k][c]),
-                                          _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), f[k][c]);
-        }
+        for (int s = 0; s < 16; s++)
+            k_subblock(p, psz, P, a, C, s, 4, K16_SC, true, sumi);
+        k_scale(p, psz, P, K16_D, a, C, sumi, f);
     }
-#pragma GCC unroll 2
-    for (int k = 0; k < P; k++)
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++)
-            _mm512_mask_storeu_ps(y + c * ys + 16 * k, m[k], f[k][c]);
+    tile_store(P, C, f, y, ys, m);
 }
 
 /* ---- drivers: all activation rows, C at a time (C and P constants in each
