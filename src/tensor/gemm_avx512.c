@@ -393,55 +393,8 @@ static inline __m128i q4k_minsum(__m128i sm, const struct q8kp *y)
                           _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
 }
 
-static void dot_q4_K_p(int64_t n, float *s, const void *vx, const void *vy)
-{
-    const struct block_q4_K *x = vx;
-    const struct q8kp *y = vy;
-    __m512 acc = _mm512_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        __m128i sm;
-        __m512i sc[4], lo[2], hi[2];
-        q4k_unpack(&x[i], &sm, sc, lo, hi);
-        __m512i sumi = q4k_block(&y[i], sc, lo, hi);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
-        accm = _mm_fmadd_ps(_mm_set1_ps(y[i].d * h2f(x[i].dmin)),
-                            _mm_cvtepi32_ps(q4k_minsum(sm, &y[i])), accm);
-    }
-    *s = hsum16(acc) - hsum4(accm);
-}
-
-static void dot4_q4_K_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
-{
-    const struct block_q4_K *x = vx;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
-    __m128 accm[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        __m128i sm;
-        __m512i sc[4], lo[2], hi[2];
-        q4k_unpack(&x[i], &sm, sc, lo, hi);
-        const float dx = h2f(x[i].d), dminx = h2f(x[i].dmin);
-        for (int c = 0; c < 4; c++) {
-            const struct q8kp *y = (const struct q8kp *)COL(vy, c, ys) + i;
-            __m512i sumi = q4k_block(y, sc, lo, hi);
-            acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * dx), _mm512_cvtepi32_ps(sumi), acc[c]);
-            accm[c] = _mm_fmadd_ps(_mm_set1_ps(y->d * dminx), _mm_cvtepi32_ps(q4k_minsum(sm, y)),
-                                   accm[c]);
-        }
-    }
-    for (int c = 0; c < 4; c++)
-        s[c] = hsum16(acc[c]) - hsum4(accm[c]);
-}
-
-static const struct aios_prepared prepared_q4_K = {
-    .row_size = q8kp_row_size,
-    .prepare = q8kp_prepare,
-    .dot = dot_q4_K_p,
-    .dot4 = dot4_q4_K_p,
-};
-
-/* ---- Q5_K against the same prepared activations ------------------------ */
+/* ---- Q5_K unpacked for the same prepared activations, and the kernels of
+ * both ---------------------------------------------------------------- */
 
 static inline void q5k_unpack(const struct block_q5_K *x, __m128i *sm, __m512i sc[4], __m512i lo[2],
                               __m512i hi[2])
@@ -471,36 +424,32 @@ static inline void q5k_unpack(const struct block_q5_K *x, __m128i *sm, __m512i s
     }
 }
 
-static void dot_q5_K_p(int64_t n, float *s, const void *vx, const void *vy)
+/* One Q4_K or Q5_K weight row (q5) against nc (1 or 4) prepared activation
+ * rows ys bytes apart: the block is unpacked once for all of them. */
+static inline __attribute__((always_inline)) void
+dot_k_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys, const int nc, const bool q5)
 {
-    const struct block_q5_K *x = vx;
-    const struct q8kp *y = vy;
-    __m512 acc = _mm512_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        __m128i sm;
-        __m512i sc[4], lo[2], hi[2];
-        q5k_unpack(&x[i], &sm, sc, lo, hi);
-        __m512i sumi = q4k_block(&y[i], sc, lo, hi);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
-        accm = _mm_fmadd_ps(_mm_set1_ps(y[i].d * h2f(x[i].dmin)),
-                            _mm_cvtepi32_ps(q4k_minsum(sm, &y[i])), accm);
-    }
-    *s = hsum16(acc) - hsum4(accm);
-}
-
-static void dot4_q5_K_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
-{
-    const struct block_q5_K *x = vx;
+    const size_t bs = q5 ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                      _mm512_setzero_ps()};
     __m128 accm[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t i = 0; i < n / QK_K; i++) {
+        const char *blk = (const char *)vx + (size_t)i * bs;
         __m128i sm;
         __m512i sc[4], lo[2], hi[2];
-        q5k_unpack(&x[i], &sm, sc, lo, hi);
-        const float dx = h2f(x[i].d), dminx = h2f(x[i].dmin);
-        for (int c = 0; c < 4; c++) {
+        float dx, dminx;
+        if (q5) {
+            const struct block_q5_K *x = (const struct block_q5_K *)blk;
+            q5k_unpack(x, &sm, sc, lo, hi);
+            dx = h2f(x->d);
+            dminx = h2f(x->dmin);
+        } else {
+            const struct block_q4_K *x = (const struct block_q4_K *)blk;
+            q4k_unpack(x, &sm, sc, lo, hi);
+            dx = h2f(x->d);
+            dminx = h2f(x->dmin);
+        }
+        for (int c = 0; c < nc; c++) {
             const struct q8kp *y = (const struct q8kp *)COL(vy, c, ys) + i;
             __m512i sumi = q4k_block(y, sc, lo, hi);
             acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * dx), _mm512_cvtepi32_ps(sumi), acc[c]);
@@ -508,9 +457,36 @@ static void dot4_q5_K_p(int64_t n, float *s, const void *vx, const void *vy, siz
                                    accm[c]);
         }
     }
-    for (int c = 0; c < 4; c++)
+    for (int c = 0; c < nc; c++)
         s[c] = hsum16(acc[c]) - hsum4(accm[c]);
 }
+
+static void dot_q4_K_p(int64_t n, float *s, const void *vx, const void *vy)
+{
+    dot_k_p(n, s, vx, vy, 0, 1, false);
+}
+
+static void dot4_q4_K_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    dot_k_p(n, s, vx, vy, ys, 4, false);
+}
+
+static void dot_q5_K_p(int64_t n, float *s, const void *vx, const void *vy)
+{
+    dot_k_p(n, s, vx, vy, 0, 1, true);
+}
+
+static void dot4_q5_K_p(int64_t n, float *s, const void *vx, const void *vy, size_t ys)
+{
+    dot_k_p(n, s, vx, vy, ys, 4, true);
+}
+
+static const struct aios_prepared prepared_q4_K = {
+    .row_size = q8kp_row_size,
+    .prepare = q8kp_prepare,
+    .dot = dot_q4_K_p,
+    .dot4 = dot4_q4_K_p,
+};
 
 static const struct aios_prepared prepared_q5_K = {
     .row_size = q8kp_row_size,
